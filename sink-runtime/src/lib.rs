@@ -1,9 +1,66 @@
-//! The runtime behind the `sinks` crate: config validation and, with the
-//! `runtime` feature, the sinks themselves.
+//! The runtime behind the `sinks` crate: the config validator and, with the
+//! `runtime` feature (on by default), the sinks themselves.
+//!
+//! Users depend on the `sinks` facade, which re-exports this crate and adds
+//! the `include_sinks!` macro.
 //!
 //! # Layout
 //! - [`config`]: the `services.toml` schema, parser and validator. Builds
-//!   without tokio, so the `include_sinks!` macro runs the same code.
-#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+//!   without tokio, so that `include_sinks!` runs the very same code.
+//! - `message`: [`Message`], its metadata and priority.
+//! - `error`: [`SinkError`].
+//! - `sink`: the [`MessageSink`] trait, [`SinkMetadata`], [`SinkFuture`].
+//! - `endpoint_sink`: [`EndpointSink`], a relay or direct service: a bounded
+//!   queue in front of one lazily opened connection.
+//! - `queue`: the queue shared by senders and the writer task.
+//! - `lazy`: connect with per-attempt timeout, retries and backoff.
+//! - `writer`: the task that owns the connection, writes batches and reconnects.
+//! - `transport/`: Unix, TCP and WebSocket (plain or TLS) connections and framing.
+//! - `composite/`: [`CompositeSink`]: fanout, round robin, failover.
+//! - `factory`: [`SinkFactory`], which builds sinks from a config at run time.
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    unreachable_pub,
+    unused_must_use
+)]
 
 pub mod config;
+#[cfg(feature = "runtime")]
+mod error;
+
+#[cfg(feature = "runtime")]
+mod composite;
+#[cfg(feature = "runtime")]
+mod endpoint_sink;
+#[cfg(feature = "runtime")]
+mod factory;
+#[cfg(feature = "runtime")]
+mod lazy;
+#[cfg(feature = "runtime")]
+mod message;
+#[cfg(feature = "runtime")]
+mod queue;
+#[cfg(feature = "runtime")]
+mod sink;
+#[cfg(feature = "runtime")]
+mod transport;
+#[cfg(feature = "runtime")]
+mod writer;
+
+#[doc(hidden)]
+#[cfg(feature = "runtime")]
+pub mod __private;
+
+#[cfg(feature = "runtime")]
+pub use composite::CompositeSink;
+#[cfg(feature = "runtime")]
+pub use endpoint_sink::EndpointSink;
+#[cfg(feature = "runtime")]
+pub use error::SinkError;
+#[cfg(feature = "runtime")]
+pub use factory::SinkFactory;
+#[cfg(feature = "runtime")]
+pub use message::{Message, MessageMetadata, MessagePriority};
+#[cfg(feature = "runtime")]
+pub use sink::{ConnectionState, MessageSink, SinkFuture, SinkMetadata};

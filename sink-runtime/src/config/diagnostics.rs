@@ -164,7 +164,9 @@ pub(crate) fn closest<'a>(
     candidates
         .into_iter()
         .map(|candidate| (edit_distance(wanted, candidate), candidate))
-        .filter(|&(distance, candidate)| distance <= allowed && distance < length && candidate != wanted)
+        .filter(|&(distance, candidate)| {
+            distance <= allowed && distance < length && candidate != wanted
+        })
         .min_by_key(|&(distance, _)| distance)
         .map(|(_, candidate)| candidate)
 }

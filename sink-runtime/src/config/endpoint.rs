@@ -46,7 +46,12 @@ impl WebSocketEndpoint {
     /// The request URL without credentials.
     pub fn url(&self) -> String {
         let scheme = if self.secure { "wss" } else { "ws" };
-        format!("{scheme}://{}:{}{}", bracketed(&self.host), self.port, self.path)
+        format!(
+            "{scheme}://{}:{}{}",
+            bracketed(&self.host),
+            self.port,
+            self.path
+        )
     }
 }
 
@@ -90,7 +95,10 @@ impl Endpoint {
     pub fn parse_direct(text: &str) -> Result<Endpoint, EndpointError> {
         if text.starts_with('/') {
             return Err(problem_with_help(
-                format!("a bare path is only accepted for a relay, got {:?}", redact(text)),
+                format!(
+                    "a bare path is only accepted for a relay, got {:?}",
+                    redact(text)
+                ),
                 format!("write `unix://{text}`"),
             ));
         }
@@ -118,7 +126,10 @@ impl Endpoint {
     fn parse_any(text: &str) -> Result<Endpoint, EndpointError> {
         let Some((scheme, rest)) = text.split_once("://") else {
             return Err(if text.is_empty() {
-                problem_with_help("the endpoint is empty", format!("use one of {SUPPORTED_SCHEMES}"))
+                problem_with_help(
+                    "the endpoint is empty",
+                    format!("use one of {SUPPORTED_SCHEMES}"),
+                )
             } else {
                 problem_with_help(
                     format!("the endpoint {:?} has no scheme", redact(text)),
@@ -156,7 +167,11 @@ impl Endpoint {
                     secure,
                     host,
                     port,
-                    path: if path.is_empty() { "/".to_owned() } else { path.to_owned() },
+                    path: if path.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        path.to_owned()
+                    },
                     credentials: userinfo.map(str::to_owned),
                 }))
             }
@@ -212,7 +227,9 @@ fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str
     };
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let Some((host, after)) = bracketed.split_once(']') else {
-            return Err(problem(format!("the IPv6 host in {authority:?} has no closing `]`")));
+            return Err(problem(format!(
+                "the IPv6 host in {authority:?} has no closing `]`"
+            )));
         };
         match after {
             "" => (host, None),
@@ -233,7 +250,10 @@ fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str
             "write it as `scheme://host:port`, e.g. `tcp://127.0.0.1:9000`",
         ));
     }
-    if let Some(bad) = host.chars().find(|c| c.is_whitespace() || matches!(c, '@' | '[' | ']' | '#')) {
+    if let Some(bad) = host
+        .chars()
+        .find(|c| c.is_whitespace() || matches!(c, '@' | '[' | ']' | '#'))
+    {
         return Err(problem(format!("the host {host:?} contains {bad:?}")));
     }
     let port = match (port, default_port) {
@@ -285,7 +305,13 @@ impl fmt::Display for Endpoint {
             Endpoint::WebSocket(ws) => {
                 let scheme = if ws.secure { "wss" } else { "ws" };
                 let credentials = if ws.credentials.is_some() { "***@" } else { "" };
-                write!(f, "{scheme}://{credentials}{}:{}{}", bracketed(&ws.host), ws.port, ws.path)
+                write!(
+                    f,
+                    "{scheme}://{credentials}{}:{}{}",
+                    bracketed(&ws.host),
+                    ws.port,
+                    ws.path
+                )
             }
         }
     }
@@ -301,7 +327,11 @@ impl fmt::Debug for Endpoint {
 /// Shows the endpoint without credentials.
 impl fmt::Debug for WebSocketEndpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "WebSocketEndpoint({})", Endpoint::WebSocket(self.clone()))
+        write!(
+            f,
+            "WebSocketEndpoint({})",
+            Endpoint::WebSocket(self.clone())
+        )
     }
 }
 
@@ -316,14 +346,20 @@ mod tests {
             Endpoint::Unix("/tmp/r.sock".into())
         );
         assert_eq!(
-            Endpoint::parse_direct("tcp://127.0.0.1:9001").unwrap().to_string(),
+            Endpoint::parse_direct("tcp://127.0.0.1:9001")
+                .unwrap()
+                .to_string(),
             "tcp://127.0.0.1:9001"
         );
         assert_eq!(
             Endpoint::parse_direct("tcp://[::1]:9001").unwrap(),
-            Endpoint::Tcp { host: "::1".into(), port: 9001 }
+            Endpoint::Tcp {
+                host: "::1".into(),
+                port: 9001
+            }
         );
-        let Endpoint::WebSocket(ws) = Endpoint::parse_direct("wss://u:p@example.com/feed?x=1").unwrap()
+        let Endpoint::WebSocket(ws) =
+            Endpoint::parse_direct("wss://u:p@example.com/feed?x=1").unwrap()
         else {
             panic!("not a websocket endpoint")
         };

@@ -11,14 +11,14 @@ mod names;
 mod parse;
 mod topology;
 
-pub use diagnostics::{ConfigError, ConfigErrors, Location};
 pub(crate) use diagnostics::did_you_mean;
+pub use diagnostics::{ConfigError, ConfigErrors, Location};
 pub use endpoint::{
     Endpoint, EndpointError, MAX_UNIX_PATH_BYTES, SUPPORTED_SCHEMES, WebSocketEndpoint, redact,
 };
 pub use model::{
-    CompositeConfig, CompositePattern, Framing, LeafConfig, RetryPolicy, ServiceConfig, ServiceKind,
-    ServicesConfig,
+    CompositeConfig, CompositePattern, Framing, LeafConfig, RetryPolicy, ServiceConfig,
+    ServiceKind, ServicesConfig,
 };
 pub use names::RESERVED_NAMES;
 pub use parse::parse_config;
@@ -38,7 +38,9 @@ impl ServicesConfig {
             Ok(source) => parse_config(&source, Some(path)),
             Err(error) => Err(ConfigErrors {
                 file: Some(path.display().to_string()),
-                errors: vec![ConfigError::new(format!("cannot read the config file: {error}"))],
+                errors: vec![ConfigError::new(format!(
+                    "cannot read the config file: {error}"
+                ))],
             }),
         }
     }

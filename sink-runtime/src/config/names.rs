@@ -2,7 +2,14 @@
 
 /// Names that `include_sinks!` generates on `Sinks` itself (or that `Sinks`
 /// gets from `Clone` and `Default`), so no service may take them.
-pub const RESERVED_NAMES: &[&str] = &["new", "default", "clone", "get", "flush_all", "disconnect_all"];
+pub const RESERVED_NAMES: &[&str] = &[
+    "new",
+    "default",
+    "clone",
+    "get",
+    "flush_all",
+    "disconnect_all",
+];
 
 /// Rust's keywords, strict, reserved and edition-dependent: none of them can
 /// be a method name without `r#`.
@@ -18,12 +25,17 @@ const KEYWORDS: &[&str] = &[
 pub(crate) fn name_problem(name: &str) -> Option<(String, String)> {
     let suggestion = suggested_name(name);
     if name.is_empty() {
-        return Some(("the service name is empty".into(), "name it like `market_data_relay`".into()));
+        return Some((
+            "the service name is empty".into(),
+            "name it like `market_data_relay`".into(),
+        ));
     }
     let starts_well = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_');
     let is_identifier = starts_well
         && name != "_"
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
     if !is_identifier {
         return Some((
             format!("the service name `{name}` is not a lowercase Rust identifier"),
@@ -76,7 +88,12 @@ mod tests {
     fn accepts_lowercase_identifiers_only() {
         assert!(name_problem("market_data_relay").is_none());
         assert!(name_problem("_private2").is_none());
-        assert!(name_problem("Market-Data").unwrap().1.contains("`market_data`"));
+        assert!(
+            name_problem("Market-Data")
+                .unwrap()
+                .1
+                .contains("`market_data`")
+        );
         assert!(name_problem("9lives").is_some());
         assert!(name_problem("match").unwrap().0.contains("keyword"));
         assert!(name_problem("flush_all").unwrap().0.contains("clash"));

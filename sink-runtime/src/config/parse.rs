@@ -10,14 +10,14 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::diagnostics::closest;
 use super::endpoint::Endpoint;
 use super::model::{
-    CompositeConfig, CompositePattern, Framing, LeafConfig, RetryPolicy, ServiceConfig, ServiceKind,
-    ServicesConfig,
+    CompositeConfig, CompositePattern, Framing, LeafConfig, RetryPolicy, ServiceConfig,
+    ServiceKind, ServicesConfig,
 };
 use super::names::name_problem;
 use super::topology::{TargetList, check_topology};
-use super::diagnostics::closest;
 use super::{ConfigError, ConfigErrors, Location, did_you_mean};
 
 const SERVICE_KEYS: &[&str] = &[
@@ -84,7 +84,10 @@ struct Reader<'s> {
     target_lists: Vec<TargetList>,
 }
 
-type Entry<'a, 's> = (&'a Spanned<std::borrow::Cow<'s, str>>, &'a Spanned<DeValue<'s>>);
+type Entry<'a, 's> = (
+    &'a Spanned<std::borrow::Cow<'s, str>>,
+    &'a Spanned<DeValue<'s>>,
+);
 
 impl<'s> Reader<'s> {
     fn location(&self, span: std::ops::Range<usize>) -> Location {
@@ -100,17 +103,18 @@ impl<'s> Reader<'s> {
         if !syntax_errors.is_empty() {
             for error in syntax_errors {
                 let location = error.span().map(|span| self.location(span));
-                let mut config_error = ConfigError::new(format!(
-                    "invalid TOML: {}",
-                    error.message().trim_end()
-                ));
+                let mut config_error =
+                    ConfigError::new(format!("invalid TOML: {}", error.message().trim_end()));
                 config_error.location = location;
                 self.push(config_error);
             }
             return Vec::new();
         }
         let document = document.into_inner();
-        for (key, _) in document.iter().filter(|(key, _)| key.get_ref() != "services") {
+        for (key, _) in document
+            .iter()
+            .filter(|(key, _)| key.get_ref() != "services")
+        {
             let error = ConfigError::new(format!("unknown top-level key `{}`", key.get_ref()))
                 .at(self.location(key.span()))
                 .help("every service is a `[services.NAME]` table");
@@ -145,7 +149,10 @@ impl<'s> Reader<'s> {
             .iter()
             .filter_map(|(name, value)| self.service(name, value))
             .collect();
-        let names: Vec<&str> = table.iter().map(|(name, _)| name.get_ref().as_ref()).collect();
+        let names: Vec<&str> = table
+            .iter()
+            .map(|(name, _)| name.get_ref().as_ref())
+            .collect();
         let topology_errors = check_topology(&names, &self.target_lists);
         self.errors.extend(topology_errors);
         built
@@ -161,14 +168,24 @@ impl<'s> Reader<'s> {
         let location = self.location(name_key.span());
         let errors_before = self.errors.len();
         if let Some((message, help)) = name_problem(name) {
-            self.push(ConfigError::new(message).at(location).service(name).help(help));
+            self.push(
+                ConfigError::new(message)
+                    .at(location)
+                    .service(name)
+                    .help(help),
+            );
         }
         let DeValue::Table(table) = value.get_ref() else {
             self.push(
-                ConfigError::new(format!("must be a table, found a {}", value.get_ref().type_str()))
-                    .at(location)
-                    .service(name)
-                    .help(format!("write it as `[services.{name}]` followed by its keys")),
+                ConfigError::new(format!(
+                    "must be a table, found a {}",
+                    value.get_ref().type_str()
+                ))
+                .at(location)
+                .service(name)
+                .help(format!(
+                    "write it as `[services.{name}]` followed by its keys"
+                )),
             );
             return None;
         };
@@ -179,15 +196,23 @@ impl<'s> Reader<'s> {
                     .at(self.location(key.span()))
                     .service(name)
                     .key(key_name);
-                error.help = did_you_mean(key_name, SERVICE_KEYS.iter().copied())
-                    .or_else(|| Some(format!("the keys a service takes are {}", SERVICE_KEYS.join(", "))));
+                error.help = did_you_mean(key_name, SERVICE_KEYS.iter().copied()).or_else(|| {
+                    Some(format!(
+                        "the keys a service takes are {}",
+                        SERVICE_KEYS.join(", ")
+                    ))
+                });
                 self.push(error);
             }
         }
         let service_type = self.service_type(name, location, table);
         let kind = match service_type {
-            Some("relay") => self.leaf(name, location, table, true).map(ServiceKind::Relay),
-            Some("direct") => self.leaf(name, location, table, false).map(ServiceKind::Direct),
+            Some("relay") => self
+                .leaf(name, location, table, true)
+                .map(ServiceKind::Relay),
+            Some("direct") => self
+                .leaf(name, location, table, false)
+                .map(ServiceKind::Direct),
             Some("composite") => return self.composite(name, location, table, errors_before),
             _ => None,
         };
@@ -243,17 +268,25 @@ impl<'s> Reader<'s> {
         for key in COMPOSITE_ONLY_KEYS {
             if let Some((key_span, _)) = table.get_key_value(*key) {
                 self.push(
-                    ConfigError::new(format!("`{key}` only applies to a composite, not a {type_name}"))
-                        .at(self.location(key_span.span()))
-                        .service(name)
-                        .key(*key)
-                        .help(format!("remove `{key}`, or make the service `type = \"composite\"`")),
+                    ConfigError::new(format!(
+                        "`{key}` only applies to a composite, not a {type_name}"
+                    ))
+                    .at(self.location(key_span.span()))
+                    .service(name)
+                    .key(*key)
+                    .help(format!(
+                        "remove `{key}`, or make the service `type = \"composite\"`"
+                    )),
                 );
             }
         }
         let endpoint = match table.get_key_value("endpoint") {
             None => {
-                let example = if is_relay { "unix:///tmp/relay.sock" } else { "tcp://127.0.0.1:9000" };
+                let example = if is_relay {
+                    "unix:///tmp/relay.sock"
+                } else {
+                    "tcp://127.0.0.1:9000"
+                };
                 self.push(
                     ConfigError::new(format!("a {type_name} service needs an `endpoint`"))
                         .at(location)
@@ -284,7 +317,8 @@ impl<'s> Reader<'s> {
                 }
             }
         };
-        let mut config = LeafConfig::new(endpoint.clone().unwrap_or(Endpoint::Unix(PathBuf::new())));
+        let mut config =
+            LeafConfig::new(endpoint.clone().unwrap_or(Endpoint::Unix(PathBuf::new())));
         if let Some(entry) = table.get_key_value("buffer_size") {
             if let Some(size) = self.positive_integer(name, "buffer_size", entry) {
                 config.buffer_size = usize::try_from(size).unwrap_or(usize::MAX);
@@ -366,11 +400,14 @@ impl<'s> Reader<'s> {
                 DeValue::Table(lazy) => Some(lazy),
                 other => {
                     self.push(
-                        ConfigError::new(format!("`lazy` must be a table, found a {}", other.type_str()))
-                            .at(self.location(key.span()))
-                            .service(name)
-                            .key("lazy")
-                            .help("write `lazy.max_retries = 5` or a `[services.NAME.lazy]` table"),
+                        ConfigError::new(format!(
+                            "`lazy` must be a table, found a {}",
+                            other.type_str()
+                        ))
+                        .at(self.location(key.span()))
+                        .service(name)
+                        .key("lazy")
+                        .help("write `lazy.max_retries = 5` or a `[services.NAME.lazy]` table"),
                     );
                     None
                 }
@@ -398,11 +435,13 @@ impl<'s> Reader<'s> {
             let nested = lazy.and_then(|lazy| lazy.get_key_value(key));
             if let (Some(_), Some((nested_key, _))) = (top, nested) {
                 reader.push(
-                    ConfigError::new(format!("`{key}` is set both at the top level and as `lazy.{key}`"))
-                        .at(reader.location(nested_key.span()))
-                        .service(name)
-                        .key(format!("lazy.{key}"))
-                        .help("keep one of them"),
+                    ConfigError::new(format!(
+                        "`{key}` is set both at the top level and as `lazy.{key}`"
+                    ))
+                    .at(reader.location(nested_key.span()))
+                    .service(name)
+                    .key(format!("lazy.{key}"))
+                    .help("keep one of them"),
                 );
             }
             nested.or(top)
@@ -490,21 +529,24 @@ impl<'s> Reader<'s> {
                 );
                 None
             }
-            Some(entry) => self.string(name, entry).and_then(|text| match text.as_str() {
-                "fanout" => Some(CompositePattern::Fanout),
-                "round_robin" => Some(CompositePattern::RoundRobin),
-                "failover" => Some(CompositePattern::Failover),
-                other => {
-                    let mut error = ConfigError::new(format!("unknown pattern `{other}`"))
-                        .at(self.location(entry.1.span()))
-                        .service(name)
-                        .key("pattern");
-                    error.help = did_you_mean(other, PATTERNS)
-                        .or_else(|| Some("the patterns are `fanout`, `round_robin` and `failover`".into()));
-                    self.push(error);
-                    None
-                }
-            }),
+            Some(entry) => self
+                .string(name, entry)
+                .and_then(|text| match text.as_str() {
+                    "fanout" => Some(CompositePattern::Fanout),
+                    "round_robin" => Some(CompositePattern::RoundRobin),
+                    "failover" => Some(CompositePattern::Failover),
+                    other => {
+                        let mut error = ConfigError::new(format!("unknown pattern `{other}`"))
+                            .at(self.location(entry.1.span()))
+                            .service(name)
+                            .key("pattern");
+                        error.help = did_you_mean(other, PATTERNS).or_else(|| {
+                            Some("the patterns are `fanout`, `round_robin` and `failover`".into())
+                        });
+                        self.push(error);
+                        None
+                    }
+                }),
         };
         let targets = match table.get_key_value("targets") {
             None => {
@@ -524,11 +566,13 @@ impl<'s> Reader<'s> {
         let target_names = targets.as_ref().map(|list| list.names());
         self.target_lists.extend(targets);
         match (pattern, target_names) {
-            (Some(pattern), Some(targets)) if self.errors.len() == errors_before => Some(ServiceConfig {
-                name: name.to_owned(),
-                location,
-                kind: ServiceKind::Composite(CompositeConfig { pattern, targets }),
-            }),
+            (Some(pattern), Some(targets)) if self.errors.len() == errors_before => {
+                Some(ServiceConfig {
+                    name: name.to_owned(),
+                    location,
+                    kind: ServiceKind::Composite(CompositeConfig { pattern, targets }),
+                })
+            }
             _ => None,
         }
     }
@@ -572,10 +616,13 @@ impl<'s> Reader<'s> {
             Ok(number) => Some(number),
             Err(_) => {
                 self.push(
-                    ConfigError::new(format!("{integer} is not a whole number from 0 to {}", u64::MAX))
-                        .at(self.location(value.span()))
-                        .service(service)
-                        .key(key),
+                    ConfigError::new(format!(
+                        "{integer} is not a whole number from 0 to {}",
+                        u64::MAX
+                    ))
+                    .at(self.location(value.span()))
+                    .service(service)
+                    .key(key),
                 );
                 None
             }
@@ -632,7 +679,11 @@ impl<'s> Reader<'s> {
         match Duration::try_from_secs_f64(seconds) {
             Ok(duration) if !duration.is_zero() => Some(duration),
             _ => {
-                let problem = if seconds == 0.0 { "is 0" } else { "is not a positive number of seconds" };
+                let problem = if seconds == 0.0 {
+                    "is 0"
+                } else {
+                    "is not a positive number of seconds"
+                };
                 self.push(
                     ConfigError::new(format!("`{key}` {problem}"))
                         .at(self.location(entry.1.span()))
@@ -652,7 +703,13 @@ impl<'s> Reader<'s> {
         value: &Spanned<DeValue<'s>>,
     ) -> Option<TargetList> {
         let DeValue::Array(array) = value.get_ref() else {
-            self.wrong_type(service, "targets", value, "an array of service names", value.get_ref());
+            self.wrong_type(
+                service,
+                "targets",
+                value,
+                "an array of service names",
+                value.get_ref(),
+            );
             return None;
         };
         let mut list = TargetList {
@@ -662,11 +719,17 @@ impl<'s> Reader<'s> {
         };
         for item in array.iter() {
             match item.get_ref() {
-                DeValue::String(target) => list.targets.push((target.to_string(), self.location(item.span()))),
+                DeValue::String(target) => list
+                    .targets
+                    .push((target.to_string(), self.location(item.span()))),
                 other => self.wrong_type(service, "targets", item, "a service name", other),
             }
         }
-        if list.targets.is_empty() && self.errors.iter().all(|e| e.service.as_deref() != Some(service) || e.key.as_deref() != Some("targets")) {
+        if list.targets.is_empty()
+            && self.errors.iter().all(|e| {
+                e.service.as_deref() != Some(service) || e.key.as_deref() != Some("targets")
+            })
+        {
             self.push(
                 ConfigError::new("`targets` is empty")
                     .at(self.location(value.span()))

@@ -55,8 +55,15 @@ pub(crate) fn check_topology(services: &[&str], lists: &[TargetList]) -> Vec<Con
 
 /// One error per distinct cycle, written from its earliest service in file order.
 fn cycles(services: &[&str], lists: &[TargetList]) -> Vec<ConfigError> {
-    let order: HashMap<&str, usize> = services.iter().enumerate().map(|(i, name)| (*name, i)).collect();
-    let edges: HashMap<&str, &TargetList> = lists.iter().map(|list| (list.service.as_str(), list)).collect();
+    let order: HashMap<&str, usize> = services
+        .iter()
+        .enumerate()
+        .map(|(i, name)| (*name, i))
+        .collect();
+    let edges: HashMap<&str, &TargetList> = lists
+        .iter()
+        .map(|list| (list.service.as_str(), list))
+        .collect();
     let mut finished: HashSet<&str> = HashSet::new();
     let mut found: Vec<Vec<&str>> = Vec::new();
 
@@ -122,12 +129,18 @@ mod tests {
         TargetList {
             service: service.into(),
             location: Location { line: 1, column: 1 },
-            targets: targets.iter().map(|t| (t.to_string(), Location { line: 1, column: 1 })).collect(),
+            targets: targets
+                .iter()
+                .map(|t| (t.to_string(), Location { line: 1, column: 1 }))
+                .collect(),
         }
     }
 
     fn messages(services: &[&str], lists: &[TargetList]) -> Vec<String> {
-        check_topology(services, lists).into_iter().map(|e| e.message).collect()
+        check_topology(services, lists)
+            .into_iter()
+            .map(|e| e.message)
+            .collect()
     }
 
     #[test]
@@ -136,13 +149,20 @@ mod tests {
         let found = messages(&["a", "b", "c"], &lists);
         assert_eq!(
             found,
-            ["the targets form a cycle: a -> b -> a", "the targets form a cycle: c -> c"]
+            [
+                "the targets form a cycle: a -> b -> a",
+                "the targets form a cycle: c -> c"
+            ]
         );
     }
 
     #[test]
     fn diamond_is_not_a_cycle() {
-        let lists = [list("top", &["left", "right"]), list("left", &["leaf"]), list("right", &["leaf"])];
+        let lists = [
+            list("top", &["left", "right"]),
+            list("left", &["leaf"]),
+            list("right", &["leaf"]),
+        ];
         assert!(messages(&["top", "left", "right", "leaf"], &lists).is_empty());
     }
 }

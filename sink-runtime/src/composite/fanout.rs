@@ -1,0 +1,60 @@
+//! Every message to every target.
+
+use futures_util::future::join_all;
+
+use super::CompositeSink;
+use crate::{Message, SinkError, SinkFuture};
+
+impl CompositeSink {
+    /// Hands the message to every target. Targets with room accept it at
+    /// once; only those that must wait are awaited, together. Each target gets
+    /// a clone of the `Message`, which shares the payload bytes.
+    pub(super) fn fanout_send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
+        let bytes = message.payload.len();
+        let mut failed: Vec<(String, SinkError)> = Vec::new();
+        let mut waiting = Vec::new();
+        for target in &self.targets {
+            match target.sink.send(message.clone()).into_ready() {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => failed.push((target.name.clone(), error)),
+                Err(future) => waiting.push((target.name.as_str(), future)),
+            }
+        }
+        drop(message);
+        if waiting.is_empty() {
+            return SinkFuture::ready(self.record(bytes, self.fanout_result(failed)));
+        }
+        SinkFuture::waiting(async move {
+            let (names, futures): (Vec<&str>, Vec<_>) = waiting.into_iter().unzip();
+            for (name, result) in names.into_iter().zip(join_all(futures).await) {
+                if let Err(error) = result {
+                    failed.push((name.to_owned(), error));
+                }
+            }
+            self.record(bytes, self.fanout_result(failed))
+        })
+    }
+
+    pub(super) fn fanout_try_send(&self, message: Message) -> Result<(), SinkError> {
+        let failed = self
+            .targets
+            .iter()
+            .filter_map(|target| {
+                let result = target.sink.try_send(message.clone());
+                result.err().map(|error| (target.name.clone(), error))
+            })
+            .collect();
+        self.fanout_result(failed)
+    }
+
+    fn fanout_result(&self, failed: Vec<(String, SinkError)>) -> Result<(), SinkError> {
+        if failed.is_empty() {
+            return Ok(());
+        }
+        Err(SinkError::TargetsFailed {
+            sink: self.name.clone(),
+            total: self.targets.len(),
+            failed,
+        })
+    }
+}

@@ -1,0 +1,45 @@
+//! How messages are laid out on a byte stream.
+//!
+//! `length_prefixed`: a u32 little-endian payload length, then the payload.
+//! `raw`: the payload alone. WebSocket needs neither: one binary frame is one
+//! message.
+
+use bytes::Bytes;
+
+use crate::config::Framing;
+
+/// The bytes `payload` takes on the wire.
+pub(crate) fn frame_len(framing: Framing, payload: &Bytes) -> usize {
+    match framing {
+        Framing::LengthPrefixed => 4 + payload.len(),
+        _ => payload.len(),
+    }
+}
+
+/// Appends the frame of `payload` to `out`. The caller has checked that the
+/// length fits the prefix (`max_message_bytes` is at most `u32::MAX`).
+pub(crate) fn encode(framing: Framing, payload: &Bytes, out: &mut Vec<u8>) {
+    if framing == Framing::LengthPrefixed {
+        let length =
+            u32::try_from(payload.len()).expect("send rejects payloads over u32::MAX bytes");
+        out.extend_from_slice(&length.to_le_bytes());
+    }
+    out.extend_from_slice(payload);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn length_prefix_is_u32_little_endian() {
+        let mut out = Vec::new();
+        encode(
+            Framing::LengthPrefixed,
+            &Bytes::from_static(b"abc"),
+            &mut out,
+        );
+        encode(Framing::Raw, &Bytes::from_static(b"de"), &mut out);
+        assert_eq!(out, b"\x03\x00\x00\x00abcde");
+    }
+}

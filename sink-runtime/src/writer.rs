@@ -1,0 +1,178 @@
+//! The task that owns an endpoint sink's connection.
+//!
+//! It is spawned by the first send (or `connect`), makes the connection,
+//! then loops: take everything queued in one swap, write it in large chunks,
+//! count it, park when there is nothing to do. While parked it also watches
+//! the connection, so a peer that goes away is noticed before the next send.
+//! When a write or the connection fails it reconnects (if `auto_reconnect`)
+//! and writes, whole, every message that had not been written. When it gives
+//! up, every message still queued is counted as failed, so `flush` reports it.
+
+use std::collections::VecDeque;
+use std::mem;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::lazy::{ConnectFailure, Connector};
+use crate::queue::{GaveUp, Link, Shared};
+use crate::transport::Connection;
+
+/// Runs until the sink is disconnected, dropped, or its connection gives up.
+pub(crate) async fn run(shared: Arc<Shared>) {
+    let mut connector = Connector::default();
+    let Some(mut connection) = establish(&shared, &mut connector, Link::Connecting).await else {
+        return;
+    };
+    let mut batch: VecDeque<Bytes> = VecDeque::new();
+    let mut out: Vec<u8> = Vec::new();
+    loop {
+        let next = {
+            let mut queue = shared.lock();
+            if !queue.pending.is_empty() {
+                mem::swap(&mut queue.pending, &mut batch);
+                Next::Write
+            } else if queue.closing {
+                Next::Close
+            } else {
+                queue.writer_parked = true;
+                Next::Park
+            }
+        };
+        match next {
+            Next::Write => {
+                // Room was made for senders waiting on a full queue.
+                shared.changed.notify_waiters();
+                let outcome = connection
+                    .write_batch(&batch, shared.config.framing, &mut out)
+                    .await;
+                let failure = {
+                    let mut queue = shared.lock();
+                    queue.sent += outcome.written as u64;
+                    queue.bytes_sent += outcome.bytes;
+                    match outcome.error {
+                        None => None,
+                        Some(reason) => {
+                            let unsent = batch.len() - outcome.written - outcome.uncertain;
+                            queue.fail(outcome.uncertain as u64, &reason);
+                            // Unwritten messages go back in front of anything
+                            // queued since, to be written first and in order.
+                            for payload in batch.drain(..).rev().take(unsent) {
+                                queue.pending.push_front(payload);
+                            }
+                            Some(reason)
+                        }
+                    }
+                };
+                batch.clear();
+                shared.changed.notify_waiters();
+                if let Some(reason) = failure {
+                    match reconnect(&shared, &mut connector, reason).await {
+                        Some(fresh) => connection = fresh,
+                        None => return,
+                    }
+                }
+            }
+            Next::Park => {
+                let lost = tokio::select! {
+                    _ = shared.work.notified() => None,
+                    reason = connection.closed() => Some(reason),
+                };
+                if let Some(reason) = lost {
+                    shared.lock().writer_parked = false;
+                    match reconnect(&shared, &mut connector, reason).await {
+                        Some(fresh) => connection = fresh,
+                        None => return,
+                    }
+                }
+            }
+            Next::Close => {
+                connection.shutdown().await;
+                {
+                    // Nothing was queued meanwhile: sends wait while `closing`.
+                    let mut queue = shared.lock();
+                    queue.closing = queue.dropped;
+                    queue.link = Link::Idle;
+                    queue.failed = false;
+                }
+                shared.changed.notify_waiters();
+                return;
+            }
+        }
+    }
+}
+
+enum Next {
+    Write,
+    Park,
+    Close,
+}
+
+/// After a lost connection: reconnect if allowed, otherwise give up.
+async fn reconnect(
+    shared: &Arc<Shared>,
+    connector: &mut Connector,
+    reason: String,
+) -> Option<Connection> {
+    if !shared.config.retry.auto_reconnect {
+        give_up(shared, GaveUp::Lost { reason });
+        return None;
+    }
+    {
+        let mut queue = shared.lock();
+        queue.last_error = Some(reason);
+        queue.link = Link::Reconnecting;
+    }
+    shared.changed.notify_waiters();
+    establish(shared, connector, Link::Reconnecting).await
+}
+
+/// Connects with the retry policy; on success the link is up, on failure
+/// the writer gives up.
+async fn establish(
+    shared: &Arc<Shared>,
+    connector: &mut Connector,
+    during: Link,
+) -> Option<Connection> {
+    let keep_trying = || !shared.lock().dropped;
+    match connector.connect(&shared.config, keep_trying).await {
+        Ok(connection) => {
+            {
+                let mut queue = shared.lock();
+                queue.link = Link::Up;
+                queue.failed = false;
+                queue.gave_up = None;
+            }
+            shared.changed.notify_waiters();
+            Some(connection)
+        }
+        Err(ConnectFailure { attempts, reason }) => {
+            let gave_up = match during {
+                Link::Reconnecting => GaveUp::Lost {
+                    reason: format!("reconnecting failed after {attempts} attempt(s): {reason}"),
+                },
+                _ => GaveUp::Connect { attempts, reason },
+            };
+            give_up(shared, gave_up);
+            None
+        }
+    }
+}
+
+/// Ends the writer: every queued message fails, waiters learn why.
+fn give_up(shared: &Shared, gave_up: GaveUp) {
+    {
+        let mut queue = shared.lock();
+        let reason = gave_up.reason().to_owned();
+        let queued = queue.pending.len() as u64;
+        queue.pending.clear();
+        queue.fail(queued, &reason);
+        queue.link = Link::Idle;
+        queue.failed = true;
+        queue.failures += 1;
+        queue.closing = queue.dropped;
+        queue.writer_parked = false;
+        queue.gave_up = Some(gave_up);
+    }
+    shared.changed.notify_waiters();
+}
