@@ -20,6 +20,7 @@ use crate::transport::Connection;
 
 /// Runs until the sink is disconnected, dropped, or its connection gives up.
 pub(crate) async fn run(shared: Arc<Shared>) {
+    let _guard = AbandonGuard(Arc::clone(&shared));
     let mut connector = Connector::default();
     let Some(mut connection) = establish(&shared, &mut connector, Link::Connecting).await else {
         return;
@@ -98,6 +99,25 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 shared.changed.notify_waiters();
                 return;
             }
+        }
+    }
+}
+
+/// Ends the writer's watch if its future is dropped without finishing, as
+/// when the tokio runtime it was spawned on shuts down: the queue is failed
+/// and the link goes idle, so the next send (perhaps on another runtime)
+/// starts a new writer instead of queuing behind a dead one.
+struct AbandonGuard(Arc<Shared>);
+
+impl Drop for AbandonGuard {
+    fn drop(&mut self) {
+        if self.0.lock().link != Link::Idle {
+            give_up(
+                &self.0,
+                GaveUp::Lost {
+                    reason: "the tokio runtime running the connection shut down".to_owned(),
+                },
+            );
         }
     }
 }
