@@ -1,0 +1,72 @@
+//! The cost of one `try_send` or `send` on a connected relay sink with room
+//! in its buffer, and the allocations it makes.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sinks::config::LeafConfig;
+use sinks::{EndpointSink, Message, MessageSink};
+use tokio::runtime::Runtime;
+
+use crate::alloc::AllocCount;
+use crate::harness::{Measured, Settings, measure};
+use crate::peers::{Expect, Peer, Transport};
+use crate::throughput::PAYLOAD_64;
+
+/// Calls per timed batch; the buffer holds more, so every call has room.
+const BATCH: u64 = 2_000;
+/// Timed batches per run; the queue is flushed, untimed, between batches.
+const BATCHES: u64 = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    TrySend,
+    Send,
+}
+
+/// Nanoseconds per call (median of runs) and allocations per call over every
+/// timed batch of every run.
+pub fn measure_call(settings: &Settings, runtime: &Runtime, call: Call) -> (Measured, f64) {
+    let runs = settings.runs as u64 + 1;
+    let frames = runs * BATCHES * BATCH;
+    let peer = Peer::start(
+        Transport::Unix,
+        Expect {
+            frames,
+            payload_len: PAYLOAD_64.len(),
+            last: Some(PAYLOAD_64.body),
+        },
+    );
+    let sink = EndpointSink::relay(
+        "bench",
+        LeafConfig::new(peer.endpoint.clone()).buffer_size(4 * BATCH as usize),
+    );
+    runtime.block_on(sink.connect()).expect("connect");
+    let mut allocations = 0;
+    let mut calls = 0;
+    let measured = measure(settings, || {
+        let mut timed = Duration::ZERO;
+        runtime.block_on(async {
+            for _ in 0..BATCHES {
+                let before = AllocCount::now();
+                let start = Instant::now();
+                for _ in 0..BATCH {
+                    let message = Message::new(Bytes::from_static(PAYLOAD_64.body));
+                    match call {
+                        Call::TrySend => sink.try_send(message).expect("try_send"),
+                        Call::Send => sink.send(message).await.expect("send"),
+                    }
+                }
+                timed += start.elapsed();
+                allocations += before.since().allocations;
+                calls += BATCH;
+                sink.flush().await.expect("flush");
+            }
+        });
+        timed.as_nanos() as f64 / (BATCHES * BATCH) as f64
+    });
+    runtime.block_on(sink.disconnect()).expect("disconnect");
+    drop(sink);
+    peer.finish().check(frames);
+    (measured, allocations as f64 / calls as f64)
+}

@@ -1,0 +1,114 @@
+//! Send → received for 64-byte messages at a low rate (one per millisecond,
+//! tokio's timer granularity), against a raw `write_all` on the same socket.
+
+use std::os::unix::net::UnixListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use sinks::config::{Endpoint, LeafConfig};
+use sinks::{EndpointSink, Message, MessageSink};
+use tokio::io::AsyncWriteExt;
+use tokio::net::UnixStream;
+use tokio::runtime::Runtime;
+
+use crate::peers::{latency_receiver, unique_socket_path};
+use crate::throughput::PAYLOAD_64;
+
+/// Samples discarded at the start (connection warm-up, first wakeups).
+const WARM_UP: usize = 100;
+
+/// Send → received percentiles, in microseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub p999: f64,
+}
+
+impl Percentiles {
+    fn of(mut nanos: Vec<u64>) -> Percentiles {
+        nanos.sort_unstable();
+        let at = |per_mille: usize| {
+            let index = (nanos.len() * per_mille / 1000).min(nanos.len() - 1);
+            nanos[index] as f64 / 1e3
+        };
+        Percentiles {
+            p50: at(500),
+            p99: at(990),
+            p999: at(999),
+        }
+    }
+
+    pub fn show(&self) -> String {
+        format!(
+            "p50 {:.1} / p99 {:.1} / p999 {:.1} us",
+            self.p50, self.p99, self.p999
+        )
+    }
+}
+
+/// Who sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// A relay `EndpointSink`: `send`, and the writer task writes.
+    Sink,
+    /// A plain tokio `UnixStream`: `write_all` of the frame.
+    RawWriteAll,
+}
+
+/// Runs `samples` messages through `sender` on `runtime`; the receiver
+/// thread is pinned to `pin_receiver` when given.
+pub fn run(
+    runtime: &Runtime,
+    sender: Sender,
+    samples: usize,
+    pin_receiver: Option<usize>,
+) -> Percentiles {
+    let total = samples + WARM_UP;
+    let path = unique_socket_path();
+    let listener = UnixListener::bind(&path).expect("bind a Unix socket");
+    let sent_at: Arc<Vec<AtomicU64>> = Arc::new((0..total).map(|_| AtomicU64::new(0)).collect());
+    let clock = Instant::now();
+    let receiver = latency_receiver(
+        listener,
+        4 + PAYLOAD_64.len(),
+        Arc::clone(&sent_at),
+        clock,
+        pin_receiver,
+    );
+    let gap = Duration::from_micros(500);
+    runtime.block_on(async {
+        let stamp = |index: usize| {
+            sent_at[index].store(clock.elapsed().as_nanos() as u64, Ordering::Release);
+        };
+        match sender {
+            Sender::Sink => {
+                let sink = EndpointSink::relay("bench", LeafConfig::new(Endpoint::Unix(path)));
+                sink.connect().await.expect("connect");
+                for index in 0..total {
+                    stamp(index);
+                    let message = Message::new(Bytes::from_static(PAYLOAD_64.body));
+                    sink.send(message).await.expect("send");
+                    tokio::time::sleep(gap).await;
+                }
+                sink.disconnect().await.expect("disconnect");
+            }
+            Sender::RawWriteAll => {
+                let mut frame = (PAYLOAD_64.len() as u32).to_le_bytes().to_vec();
+                frame.extend_from_slice(PAYLOAD_64.body);
+                let mut stream = UnixStream::connect(&path).await.expect("connect");
+                for index in 0..total {
+                    stamp(index);
+                    stream.write_all(&frame).await.expect("write");
+                    tokio::time::sleep(gap).await;
+                }
+                stream.shutdown().await.expect("shutdown");
+            }
+        }
+    });
+    let latencies = receiver.join().expect("the receiver panicked");
+    assert_eq!(latencies.len(), total, "every latency sample arrived");
+    Percentiles::of(latencies[WARM_UP..].to_vec())
+}
