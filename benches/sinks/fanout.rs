@@ -15,7 +15,7 @@ use tokio::runtime::Runtime;
 
 use crate::alloc::AllocCount;
 use crate::peers::{Expect, Peer, Transport};
-use crate::throughput::Payload;
+use crate::throughput::{Payload, WARM_UP};
 
 /// One run: `messages` sends into a fanout over `targets` relays. Returns the
 /// messages per second each target received (all targets must have them all,
@@ -28,7 +28,7 @@ pub fn run(
     messages: u64,
 ) -> (f64, AllocCount) {
     let expect = Expect {
-        frames: messages,
+        frames: WARM_UP + messages,
         payload_len: payload.len(),
         last: Some(last),
     };
@@ -47,6 +47,13 @@ pub fn run(
             .collect();
         let fanout = CompositeSink::new("fanout", CompositePattern::Fanout, sinks);
         fanout.connect().await.expect("connect");
+        for _ in 0..WARM_UP {
+            fanout
+                .send(Message::new(payload.clone()))
+                .await
+                .expect("send");
+        }
+        fanout.flush().await.expect("flush");
         let allocations = AllocCount::now();
         let start = Instant::now();
         for _ in 1..messages {
@@ -65,7 +72,7 @@ pub fn run(
     });
     let done = peers
         .into_iter()
-        .map(|peer| peer.finish().check(messages))
+        .map(|peer| peer.finish().check(WARM_UP + messages))
         .max()
         .expect("at least one target");
     (messages as f64 / (done - start).as_secs_f64(), allocated)

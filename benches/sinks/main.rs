@@ -38,19 +38,18 @@ fn main() {
     );
     let runtime = multi_thread();
     let mut rows = Vec::new();
-    let mut push = |row: Row| {
-        announce(&row);
-        rows.push(row);
-    };
-
-    throughput_rows(&settings, &runtime, &mut push);
-    fanout_rows(&settings, &runtime, &mut push);
-    producer_rows(&settings, &runtime, &mut push);
-    call_rows(&settings, &runtime, &mut push);
-    latency_rows(&settings, &runtime, &mut push);
-    macro_rows(&mut push);
-
-    drop(push);
+    {
+        let mut push = |row: Row| {
+            announce(&row);
+            rows.push(row);
+        };
+        throughput_rows(&settings, &runtime, &mut push);
+        fanout_rows(&settings, &runtime, &mut push);
+        producer_rows(&settings, &runtime, &mut push);
+        call_rows(&settings, &runtime, &mut push);
+        latency_rows(&settings, &runtime, &mut push);
+        macro_rows(&mut push);
+    }
     drop(runtime);
     peers::clean_up();
     print!("{}", harness::table(&rows));
@@ -113,10 +112,10 @@ fn throughput_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut
                 _ => messages,
             });
             let size = payload.len();
-            let mut allocations = Vec::new();
+            let mut costs = Vec::new();
             let ours = measure(settings, || {
-                let (rate, allocated) = throughput::sink_run(runtime, transport, payload, messages);
-                allocations.push(allocated.allocations as f64 / messages as f64);
+                let (rate, cost) = throughput::sink_run(runtime, transport, payload, messages);
+                costs.push(cost);
                 rate
             });
             let raw = measure(settings, || {
@@ -161,13 +160,20 @@ fn throughput_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut
                 ));
             }
             if transport == Transport::Unix && size == 64 {
-                let worst = allocations.iter().copied().fold(0.0, f64::max);
+                let worst = costs
+                    .iter()
+                    .max_by_key(|cost| cost.allocated.allocations)
+                    .expect("at least one run");
+                let per_message = worst.allocated.allocations as f64 / messages as f64;
                 push(Row::absolute(
-                    "relay, 64 B: heap allocations per message over send loop + flush (queue filling up)",
-                    format!("{worst:.4} (worst run)"),
+                    "relay, 64 B: heap allocations per message, send loop + flush (worst run)",
+                    format!(
+                        "{per_message:.5} ({} allocations, {} B, in {} messages, of which {} sends waited for room)",
+                        worst.allocated.allocations, worst.allocated.bytes, messages, worst.waits
+                    ),
                     "-",
                     "0",
-                    Some(worst == 0.0),
+                    Some(worst.allocated.allocations == 0),
                 ));
             }
         }
@@ -186,7 +192,7 @@ fn fanout_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row
         let total = per_target.median * targets as f64;
         let single_rate = *single.get_or_insert(per_target.median);
         push(Row::ratio(
-            format!("fanout to {targets} relays, 64 B: delivered, all targets together"),
+            format!("fanout to {targets} relay(s), 64 B: delivered, all targets together"),
             (
                 total,
                 format!(

@@ -9,7 +9,7 @@ use sinks::{EndpointSink, Message, MessageSink};
 use tokio::runtime::Runtime;
 
 use crate::peers::{Expect, Peer, Transport};
-use crate::throughput::Payload;
+use crate::throughput::{Payload, WARM_UP};
 
 /// One run: `producers` tasks share `messages` sends into one relay; returns
 /// the total messages per second, first send to last frame received.
@@ -21,7 +21,7 @@ pub fn run(runtime: &Runtime, producers: u64, payload: Payload, messages: u64) -
     let peer = Peer::start(
         Transport::Unix,
         Expect {
-            frames: total,
+            frames: WARM_UP + total,
             payload_len: payload.len(),
             last: None,
         },
@@ -32,6 +32,11 @@ pub fn run(runtime: &Runtime, producers: u64, payload: Payload, messages: u64) -
             LeafConfig::new(peer.endpoint.clone()),
         ));
         sink.connect().await.expect("connect");
+        for _ in 0..WARM_UP {
+            let message = Message::new(Bytes::from_static(payload.body));
+            sink.send(message).await.expect("send");
+        }
+        sink.flush().await.expect("flush");
         let start = Instant::now();
         let tasks: Vec<_> = (0..producers)
             .map(|_| {
@@ -51,6 +56,6 @@ pub fn run(runtime: &Runtime, producers: u64, payload: Payload, messages: u64) -
         sink.disconnect().await.expect("disconnect");
         start
     });
-    let done = peer.finish().check(total);
+    let done = peer.finish().check(WARM_UP + total);
     total as f64 / (done - start).as_secs_f64()
 }

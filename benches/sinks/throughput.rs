@@ -43,14 +43,20 @@ impl Payload {
         self.body.len()
     }
 
-    pub fn expect(&self, frames: u64) -> Expect {
+    /// What the receiver of `WARM_UP + messages` frames expects.
+    pub fn expect(&self, messages: u64) -> Expect {
         Expect {
-            frames,
+            frames: WARM_UP + messages,
             payload_len: self.len(),
             last: Some(self.last),
         }
     }
 }
+
+/// Messages sent and flushed before the clock starts, in every run of the
+/// sink and of its baselines: twice the default buffer, so the queue's
+/// deques, the write buffer and the socket are at their steady state.
+pub const WARM_UP: u64 = 20_000;
 
 /// The sink for `peer`: a relay for Unix, a direct service otherwise, with
 /// default settings.
@@ -70,26 +76,53 @@ pub fn sink_run(
     transport: Transport,
     payload: Payload,
     messages: u64,
-) -> (f64, AllocCount) {
+) -> (f64, SendCost) {
     let peer = Peer::start(transport, payload.expect(messages));
-    let (start, allocated) = runtime.block_on(async {
+    let (start, cost) = runtime.block_on(async {
         let sink = sink_for(transport, &peer);
         sink.connect().await.expect("connect");
-        let allocations = AllocCount::now();
-        let start = Instant::now();
-        for _ in 1..messages {
+        for _ in 0..WARM_UP {
             let message = Message::new(Bytes::from_static(payload.body));
             sink.send(message).await.expect("send");
         }
-        let last = Message::new(Bytes::from_static(payload.last));
-        sink.send(last).await.expect("send");
+        sink.flush().await.expect("flush");
+        let allocations = AllocCount::now();
+        let mut waits = 0;
+        let start = Instant::now();
+        for index in 0..messages {
+            let body = if index + 1 == messages {
+                payload.last
+            } else {
+                payload.body
+            };
+            // `send(..).await`, with a count of the sends that had to wait
+            // for room (the only ones that box a future).
+            match sink
+                .send(Message::new(Bytes::from_static(body)))
+                .into_ready()
+            {
+                Ok(result) => result.expect("send"),
+                Err(waiting) => {
+                    waits += 1;
+                    waiting.await.expect("send");
+                }
+            }
+        }
         sink.flush().await.expect("flush");
         let allocated = allocations.since();
         sink.disconnect().await.expect("disconnect");
-        (start, allocated)
+        (start, SendCost { allocated, waits })
     });
-    let done = peer.finish().check(messages);
-    (messages as f64 / (done - start).as_secs_f64(), allocated)
+    let done = peer.finish().check(WARM_UP + messages);
+    (messages as f64 / (done - start).as_secs_f64(), cost)
+}
+
+/// What a sink's send loop and flush cost besides time.
+#[derive(Debug, Clone, Copy)]
+pub struct SendCost {
+    pub allocated: AllocCount,
+    /// Sends that found the queue full and waited for room.
+    pub waits: u64,
 }
 
 /// How the baseline writes.
@@ -133,7 +166,7 @@ pub fn baseline_run(
             }
         }
     });
-    let done = peer.finish().check(messages);
+    let done = peer.finish().check(WARM_UP + messages);
     messages as f64 / (done - start).as_secs_f64()
 }
 
@@ -144,10 +177,15 @@ async fn write_frames<S: AsyncWrite + Unpin>(
     messages: u64,
 ) -> Instant {
     let prefix = (payload.len() as u32).to_le_bytes();
+    let mut writer = BufWriter::with_capacity(64 * 1024, stream);
+    for _ in 0..WARM_UP {
+        writer.write_all(&prefix).await.expect("write");
+        writer.write_all(payload.body).await.expect("write");
+    }
+    writer.flush().await.expect("flush");
     let start = Instant::now();
     match baseline {
         Baseline::Raw => {
-            let mut writer = BufWriter::with_capacity(64 * 1024, stream);
             for index in 0..messages {
                 let body = if index + 1 == messages {
                     payload.last
@@ -161,7 +199,8 @@ async fn write_frames<S: AsyncWrite + Unpin>(
             writer.shutdown().await.expect("shutdown");
         }
         Baseline::PerMessage => {
-            let mut stream = stream;
+            // Empty after the flush above: every write goes straight through.
+            let mut stream = writer.into_inner();
             for index in 0..messages {
                 let body = if index + 1 == messages {
                     payload.last
@@ -184,6 +223,11 @@ async fn write_websocket(address: &str, payload: Payload, messages: u64) -> Inst
     let (mut socket, _) = tokio_tungstenite::client_async(format!("ws://{address}/"), stream)
         .await
         .expect("WebSocket handshake");
+    for _ in 0..WARM_UP {
+        let message = tungstenite::Message::Binary(Bytes::from_static(payload.body));
+        socket.feed(message).await.expect("feed");
+    }
+    socket.flush().await.expect("flush");
     let start = Instant::now();
     for index in 0..messages {
         let body = if index + 1 == messages {
