@@ -3,11 +3,13 @@
 use std::fmt::Write as _;
 
 /// How long to run: the full run, or `SINKS_BENCH_QUICK=1` for a smoke run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     pub quick: bool,
     /// Timed runs per figure (after one untimed warm-up run).
     pub runs: usize,
+    /// `SINKS_BENCH_ONLY`: the sections to run; all when unset.
+    pub only: Option<String>,
 }
 
 impl Settings {
@@ -16,7 +18,15 @@ impl Settings {
         Settings {
             quick,
             runs: if quick { 3 } else { 7 },
+            only: std::env::var("SINKS_BENCH_ONLY").ok(),
         }
+    }
+
+    /// Whether the section named `name` runs.
+    pub fn runs_section(&self, name: &str) -> bool {
+        self.only
+            .as_deref()
+            .is_none_or(|only| only.split(',').any(|section| section.trim() == name))
     }
 
     /// `full` in a full run, a tenth of it (at least 1,000) in a quick run.

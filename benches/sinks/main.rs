@@ -3,7 +3,9 @@
 //! baseline, measured side by side in one run.
 //!
 //! `cargo bench --bench sinks` prints the table of BENCHMARKS.md on stdout
-//! (progress on stderr); `SINKS_BENCH_QUICK=1` runs a short smoke version.
+//! (progress on stderr); `SINKS_BENCH_QUICK=1` runs a short smoke version,
+//! `SINKS_BENCH_ONLY=latency,calls` (any of throughput, fanout, producers,
+//! calls, latency, macro) only some sections, for profiling one of them.
 //! Every figure but latency and the macro is the median of 7 runs after one
 //! warm-up run; payloads are `Bytes::from_static`, so making a message
 //! allocates nothing and the allocation counts are the sink's own.
@@ -43,12 +45,24 @@ fn main() {
             announce(&row);
             rows.push(row);
         };
-        throughput_rows(&settings, &runtime, &mut push);
-        fanout_rows(&settings, &runtime, &mut push);
-        producer_rows(&settings, &runtime, &mut push);
-        call_rows(&settings, &runtime, &mut push);
-        latency_rows(&settings, &runtime, &mut push);
-        macro_rows(&mut push);
+        if settings.runs_section("throughput") {
+            throughput_rows(&settings, &runtime, &mut push);
+        }
+        if settings.runs_section("fanout") {
+            fanout_rows(&settings, &runtime, &mut push);
+        }
+        if settings.runs_section("producers") {
+            producer_rows(&settings, &runtime, &mut push);
+        }
+        if settings.runs_section("calls") {
+            call_rows(&settings, &runtime, &mut push);
+        }
+        if settings.runs_section("latency") {
+            latency_rows(&settings, &runtime, &mut push);
+        }
+        if settings.runs_section("macro") {
+            macro_rows(&mut push);
+        }
     }
     drop(runtime);
     peers::clean_up();
@@ -182,7 +196,7 @@ fn throughput_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut
 
 fn fanout_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row)) {
     eprintln!("fanout:");
-    let messages = settings.count(300_000);
+    let messages = settings.count(600_000);
     let payload = fanout::heap_payload(PAYLOAD_64);
     let mut single = None;
     for targets in [1usize, 2, 4, 8] {
@@ -250,7 +264,7 @@ fn copy_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row))
 
 fn producer_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row)) {
     eprintln!("many producers:");
-    let messages = settings.count(1_000_000);
+    let messages = settings.count(2_000_000);
     let mut single = None;
     for producers in [1u64, 4, 16] {
         let total = measure(settings, || {
