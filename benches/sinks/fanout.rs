@@ -15,6 +15,7 @@ use tokio::runtime::Runtime;
 
 use crate::alloc::AllocCount;
 use crate::peers::{Expect, Peer, Transport};
+use crate::run_task;
 use crate::throughput::{Payload, WARM_UP};
 
 /// One run: `messages` sends into a fanout over `targets` relays. Returns the
@@ -35,16 +36,16 @@ pub fn run(
     let peers: Vec<Peer> = (0..targets)
         .map(|_| Peer::start(Transport::Unix, expect))
         .collect();
-    let (start, allocated) = runtime.block_on(async {
-        let sinks: Vec<Arc<dyn MessageSink>> = peers
-            .iter()
-            .enumerate()
-            .map(|(index, peer)| {
-                let config = LeafConfig::new(peer.endpoint.clone());
-                Arc::new(EndpointSink::relay(format!("relay_{index}"), config))
-                    as Arc<dyn MessageSink>
-            })
-            .collect();
+    let sinks: Vec<Arc<dyn MessageSink>> = peers
+        .iter()
+        .enumerate()
+        .map(|(index, peer)| {
+            let config = LeafConfig::new(peer.endpoint.clone());
+            Arc::new(EndpointSink::relay(format!("relay_{index}"), config)) as Arc<dyn MessageSink>
+        })
+        .collect();
+    let payload = payload.clone();
+    let (start, allocated) = run_task(runtime, async move {
         let fanout = CompositeSink::new("fanout", CompositePattern::Fanout, sinks);
         fanout.connect().await.expect("connect");
         for _ in 0..WARM_UP {

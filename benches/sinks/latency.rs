@@ -14,6 +14,7 @@ use tokio::net::UnixStream;
 use tokio::runtime::Runtime;
 
 use crate::peers::{latency_receiver, unique_socket_path};
+use crate::run_task;
 use crate::throughput::PAYLOAD_64;
 
 /// Samples discarded at the start (connection warm-up, first wakeups).
@@ -79,7 +80,7 @@ pub fn run(
         pin_receiver,
     );
     let gap = Duration::from_micros(500);
-    runtime.block_on(async {
+    run_task(runtime, async move {
         let stamp = |index: usize| {
             sent_at[index].store(clock.elapsed().as_nanos() as u64, Ordering::Release);
         };

@@ -85,6 +85,19 @@ fn current_thread() -> Runtime {
         .expect("build the tokio runtime")
 }
 
+/// Runs `future` as a task on `runtime` and waits for it: the sender is a
+/// task on a worker, as in a service, not the thread blocked in `block_on`
+/// (whose wakeups of the writer would always cross threads).
+pub(crate) fn run_task<F>(runtime: &Runtime, future: F) -> F::Output
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime
+        .block_on(runtime.spawn(future))
+        .expect("the benchmark task panicked")
+}
+
 /// Pins the calling thread to one CPU.
 pub(crate) fn pin_current_thread(cpu: usize) {
     // SAFETY: `set` is a plain bit set, initialised by CPU_ZERO before use,

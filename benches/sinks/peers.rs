@@ -281,6 +281,9 @@ pub fn latency_receiver(
             let now = clock.elapsed().as_nanos() as u64;
             latencies.push(now.saturating_sub(stamp.load(Ordering::Acquire)));
         }
+        // Read on until the sender closes, so that a sink does not see its
+        // peer go away and reconnect before it disconnects.
+        while matches!(stream.read(&mut frame), Ok(read) if read > 0) {}
         latencies
     })
 }

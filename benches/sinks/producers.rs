@@ -9,6 +9,7 @@ use sinks::{EndpointSink, Message, MessageSink};
 use tokio::runtime::Runtime;
 
 use crate::peers::{Expect, Peer, Transport};
+use crate::run_task;
 use crate::throughput::{Payload, WARM_UP};
 
 /// One run: `producers` tasks share `messages` sends into one relay; returns
@@ -26,11 +27,11 @@ pub fn run(runtime: &Runtime, producers: u64, payload: Payload, messages: u64) -
             last: None,
         },
     );
-    let start = runtime.block_on(async {
-        let sink = Arc::new(EndpointSink::relay(
-            "bench",
-            LeafConfig::new(peer.endpoint.clone()),
-        ));
+    let sink = Arc::new(EndpointSink::relay(
+        "bench",
+        LeafConfig::new(peer.endpoint.clone()),
+    ));
+    let start = run_task(runtime, async move {
         sink.connect().await.expect("connect");
         for _ in 0..WARM_UP {
             let message = Message::new(Bytes::from_static(payload.body));

@@ -14,6 +14,7 @@ use tokio_tungstenite::tungstenite;
 
 use crate::alloc::AllocCount;
 use crate::peers::{Expect, Peer, Transport};
+use crate::run_task;
 
 /// A payload size: the body every message but the last carries, and a
 /// different last one the receiver checks. Both are `'static`, so making a
@@ -78,8 +79,8 @@ pub fn sink_run(
     messages: u64,
 ) -> (f64, SendCost) {
     let peer = Peer::start(transport, payload.expect(messages));
-    let (start, cost) = runtime.block_on(async {
-        let sink = sink_for(transport, &peer);
+    let sink = sink_for(transport, &peer);
+    let (start, cost) = run_task(runtime, async move {
         sink.connect().await.expect("connect");
         for _ in 0..WARM_UP {
             let message = Message::new(Bytes::from_static(payload.body));
@@ -144,15 +145,17 @@ pub fn baseline_run(
     messages: u64,
 ) -> f64 {
     let peer = Peer::start(transport, payload.expect(messages));
-    let start = runtime.block_on(async {
+    let path = peer.path.clone();
+    let address = peer.address.clone();
+    let start = run_task(runtime, async move {
         match transport {
             Transport::Unix => {
-                let path = peer.path.as_ref().expect("a Unix peer has a path");
+                let path = path.expect("a Unix peer has a path");
                 let stream = UnixStream::connect(path).await.expect("connect");
                 write_frames(stream, baseline, payload, messages).await
             }
             Transport::Tcp => {
-                let stream = TcpStream::connect(&peer.address).await.expect("connect");
+                let stream = TcpStream::connect(&address).await.expect("connect");
                 stream.set_nodelay(true).expect("nodelay");
                 write_frames(stream, baseline, payload, messages).await
             }
@@ -162,7 +165,7 @@ pub fn baseline_run(
                     Baseline::Raw,
                     "WebSocket has only the raw baseline"
                 );
-                write_websocket(&peer.address, payload, messages).await
+                write_websocket(&address, payload, messages).await
             }
         }
     });
