@@ -24,9 +24,9 @@ pub enum Call {
     Send,
 }
 
-/// Nanoseconds per call (median of runs) and allocations per call over every
-/// timed batch of every run.
-pub fn measure_call(settings: &Settings, runtime: &Runtime, call: Call) -> (Measured, f64) {
+/// Nanoseconds per call (median of runs), and the allocations made during
+/// every timed batch of every run with the number of calls they made.
+pub fn measure_call(settings: &Settings, runtime: &Runtime, call: Call) -> (Measured, u64, u64) {
     let runs = settings.runs as u64 + 1;
     // Two untimed batches first grow the queue's deques to their steady size.
     let frames = (runs * BATCHES + 2) * BATCH;
@@ -78,5 +78,5 @@ pub fn measure_call(settings: &Settings, runtime: &Runtime, call: Call) -> (Meas
     runtime.block_on(sink.disconnect()).expect("disconnect");
     drop(sink);
     peer.finish().check(frames);
-    (measured, allocations as f64 / calls as f64)
+    (measured, allocations, calls)
 }

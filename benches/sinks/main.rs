@@ -117,7 +117,7 @@ fn throughput_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut
         for (payload, messages, raw_target) in [
             (
                 PAYLOAD_64,
-                1_000_000,
+                2_000_000,
                 if transport == Transport::WebSocket {
                     0.5
                 } else {
@@ -126,7 +126,7 @@ fn throughput_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut
             ),
             (
                 PAYLOAD_512,
-                300_000,
+                600_000,
                 if transport == Transport::WebSocket {
                     0.5
                 } else {
@@ -308,7 +308,7 @@ fn call_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row))
         (&single_cpu, "current_thread, writer waits"),
     ] {
         for (call, call_name) in [(Call::TrySend, "try_send"), (Call::Send, "send")] {
-            let (nanos, allocations) = calls::measure_call(settings, runtime, call);
+            let (nanos, allocations, calls) = calls::measure_call(settings, runtime, call);
             push(Row::absolute(
                 format!(
                     "`{call_name}` on a connected relay with room ({runtime_name}): ns per call"
@@ -324,10 +324,13 @@ fn call_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row))
             ));
             push(Row::absolute(
                 format!("`{call_name}` ({runtime_name}): heap allocations per call"),
-                format!("{allocations:.4}"),
+                format!(
+                    "{:.6} ({allocations} allocations in {calls} calls)",
+                    allocations as f64 / calls as f64
+                ),
                 "-",
                 "0",
-                Some(allocations == 0.0),
+                Some(allocations == 0),
             ));
         }
     }
