@@ -6,7 +6,7 @@
 //! lock round trip and no allocation once the deques have grown.
 
 use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard};
+use parking_lot::{Mutex, MutexGuard};
 
 use bytes::Bytes;
 use tokio::sync::Notify;
@@ -139,9 +139,7 @@ impl Shared {
     /// updated in a way that matters more than losing the sink, so a poisoned
     /// lock is taken over rather than propagated.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.queue.lock()
     }
 
     /// The endpoint as shown to users: never with credentials.
