@@ -7,9 +7,11 @@
 
 pub use sink_runtime::config;
 pub use sink_runtime::{
-    CompositeSink, ConnectionState, EndpointSink, Message, MessageMetadata, MessagePriority, MessageSink,
-    SinkError, SinkFactory, SinkFuture, SinkMetadata,
+    CompositeSink, ConnectionState, EndpointSink, Message, MessageMetadata, MessagePriority,
+    MessageSink, SinkError, SinkFactory, SinkFuture, SinkMetadata,
 };
+
+pub use sink_macros::include_sinks;
 
 #[doc(hidden)]
 pub use sink_runtime::__private;

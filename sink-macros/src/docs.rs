@@ -1,0 +1,60 @@
+//! The rustdoc of the generated struct and accessors: what an editor shows
+//! on hover. Endpoints are shown without credentials.
+
+use sink_runtime::config::{ServiceConfig, ServiceKind, ServicesConfig};
+
+pub(crate) fn structure(name: &syn::Ident, file: &str, config: &ServicesConfig) -> String {
+    let mut doc = format!(
+        "The sinks of `{file}`, checked at compile time by `include_sinks!`.\n\n\
+         `{name}::new()` does no I/O: each sink connects on its first send. \
+         Cloning is cheap and shares the sinks.\n\n| service | type | sends to |\n| --- | --- | --- |\n"
+    );
+    for service in config.services() {
+        doc.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            service.name,
+            service.kind.type_name(),
+            destination(service)
+        ));
+    }
+    doc
+}
+
+pub(crate) fn accessor(service: &ServiceConfig, file: &str) -> String {
+    let location = format!("Defined at `{file}:{}`.", service.location.line);
+    match &service.kind {
+        ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => format!(
+            "**{}** `{}`: sends to `{}`.\n\nbuffer_size {}, max_retries {}, retry_delay {:?}, connect_timeout {:?}, \
+             auto_reconnect {}, framing {:?}.\n\n{location}",
+            service.kind.type_name(),
+            service.name,
+            leaf.endpoint,
+            leaf.buffer_size,
+            leaf.retry.max_retries,
+            leaf.retry.retry_delay,
+            leaf.retry.connect_timeout,
+            leaf.retry.auto_reconnect,
+            leaf.framing,
+        ),
+        _ => format!(
+            "**composite** `{}`: {}.\n\n{location}",
+            service.name,
+            destination(service)
+        ),
+    }
+}
+
+fn destination(service: &ServiceConfig) -> String {
+    match &service.kind {
+        ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => format!("`{}`", leaf.endpoint),
+        ServiceKind::Composite(composite) => {
+            let targets: Vec<String> = composite
+                .targets
+                .iter()
+                .map(|target| format!("`{target}`"))
+                .collect();
+            format!("{} over {}", composite.pattern.as_str(), targets.join(", "))
+        }
+        _ => String::new(),
+    }
+}
