@@ -13,7 +13,8 @@ async fn relay_delivers_length_prefixed_frames() {
     let listener = UnixListener::bind(&path).unwrap();
     let sink = Arc::new(EndpointSink::relay(
         "r",
-        LeafConfig::new(Endpoint::Unix(path.clone())).retry(RetryPolicy::default().retry_delay(Duration::from_millis(10))),
+        LeafConfig::new(Endpoint::Unix(path.clone()))
+            .retry(RetryPolicy::default().retry_delay(Duration::from_millis(10))),
     ));
     let reader = tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
