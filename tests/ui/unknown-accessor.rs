@@ -1,0 +1,7 @@
+// An accessor exists exactly when the config defines the service.
+sinks::include_sinks!("../../../../tests/ui/pass/backtest.toml");
+
+fn main() {
+    let sinks = Sinks::new();
+    let _ = sinks.recordr();
+}
