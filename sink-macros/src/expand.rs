@@ -1,5 +1,7 @@
 //! Validation through the runtime's config module, then code generation.
 
+use std::collections::{HashMap, HashSet};
+
 use proc_macro2::{Literal, Span, TokenStream};
 use quote::{format_ident, quote};
 use sink_runtime::config::{
@@ -168,27 +170,34 @@ fn sink_type(service: &ServiceConfig) -> TokenStream {
 /// Leaves in file order, then composites after all their targets, so each
 /// composite is built from the very `Arc`s of its targets.
 fn construction_order(config: &ServicesConfig) -> Vec<&ServiceConfig> {
+    let by_name: HashMap<&str, &ServiceConfig> = config
+        .services()
+        .iter()
+        .map(|service| (service.name.as_str(), service))
+        .collect();
+    let mut built: HashSet<&str> = HashSet::new();
     let mut order: Vec<&ServiceConfig> = Vec::new();
     fn visit<'a>(
         service: &'a ServiceConfig,
-        config: &'a ServicesConfig,
+        by_name: &HashMap<&str, &'a ServiceConfig>,
+        built: &mut HashSet<&'a str>,
         order: &mut Vec<&'a ServiceConfig>,
     ) {
-        if order.iter().any(|done| done.name == service.name) {
+        if !built.insert(service.name.as_str()) {
             return;
         }
         if let ServiceKind::Composite(composite) = &service.kind {
             for target in &composite.targets {
                 // The validator guarantees every target exists and there is no cycle.
-                if let Some(target) = config.get(target) {
-                    visit(target, config, order);
+                if let Some(target) = by_name.get(target.as_str()) {
+                    visit(target, by_name, built, order);
                 }
             }
         }
         order.push(service);
     }
     for service in config.services() {
-        visit(service, config, &mut order);
+        visit(service, &by_name, &mut built, &mut order);
     }
     order
 }
@@ -318,5 +327,63 @@ fn endpoint(endpoint: &Endpoint) -> TokenStream {
             "include_sinks! does not know this kind of endpoint",
         )
         .to_compile_error(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    /// A config of `count` services: relays, each fourth one a fanout over
+    /// the three before it.
+    fn config_text(count: usize) -> String {
+        let mut text = String::new();
+        for index in 0..count {
+            if index % 4 == 3 {
+                text.push_str(&format!(
+                    "[services.s{index}]\ntype = \"composite\"\npattern = \"fanout\"\ntargets = [\"s{}\", \"s{}\", \"s{}\"]\n\n",
+                    index - 3,
+                    index - 2,
+                    index - 1
+                ));
+            } else {
+                text.push_str(&format!(
+                    "[services.s{index}]\ntype = \"relay\"\nendpoint = \"/tmp/sinks/s{index}.sock\"\nbuffer_size = 1000\n\n"
+                ));
+            }
+        }
+        text
+    }
+
+    /// Measures parse + validate + generate for 10, 100 and 1,000 services
+    /// and prints the figures; speed is for BENCHMARKS.md, not asserted.
+    /// `cargo test --release -p sink-macros expansion_time -- --nocapture`
+    #[test]
+    fn expansion_time() {
+        let input = MacroInput {
+            path: syn::LitStr::new("services.toml", Span::call_site()),
+            struct_name: format_ident!("Sinks"),
+        };
+        for count in [10, 100, 1_000] {
+            let text = config_text(count);
+            let runs = 5;
+            let mut best = f64::MAX;
+            let mut tokens = 0;
+            for _ in 0..runs {
+                let started = Instant::now();
+                let config = parse_config(&text, None).expect("generated config is valid");
+                let expanded =
+                    generate(&input, "services.toml", "/tmp/services.toml", &config).to_string();
+                best = best.min(started.elapsed().as_secs_f64());
+                tokens = expanded.len();
+                assert!(expanded.contains(&format!("pub fn s{}", count - 1)));
+            }
+            println!(
+                "expansion of {count} services: {:.2} ms (best of {runs}), {tokens} bytes of code",
+                best * 1e3
+            );
+        }
     }
 }

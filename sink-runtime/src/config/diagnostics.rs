@@ -24,6 +24,37 @@ impl Location {
     }
 }
 
+/// Where each line of a source starts, so that many offsets can be turned
+/// into locations without rescanning the text for each one.
+#[derive(Debug)]
+pub(crate) struct LineIndex<'s> {
+    source: &'s str,
+    line_starts: Vec<usize>,
+}
+
+impl<'s> LineIndex<'s> {
+    pub(crate) fn new(source: &'s str) -> LineIndex<'s> {
+        let line_starts = std::iter::once(0)
+            .chain(source.match_indices('\n').map(|(index, _)| index + 1))
+            .collect();
+        LineIndex {
+            source,
+            line_starts,
+        }
+    }
+
+    pub(crate) fn location(&self, offset: usize) -> Location {
+        let offset = offset.min(self.source.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        let column = match self.source.get(line_start..offset) {
+            Some(text) => text.chars().count() + 1,
+            None => offset - line_start + 1,
+        };
+        Location { line, column }
+    }
+}
+
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.line, self.column)
@@ -204,6 +235,10 @@ mod tests {
         assert_eq!(Location::of_offset(source, 0).to_string(), "1:1");
         assert_eq!(Location::of_offset(source, 4).to_string(), "2:2");
         assert_eq!(Location::of_offset(source, source.len()).to_string(), "3:2");
+        let index = LineIndex::new(source);
+        for offset in [0, 1, 3, 4, source.len()] {
+            assert_eq!(index.location(offset), Location::of_offset(source, offset));
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostics::closest;
+use super::diagnostics::{LineIndex, closest};
 use super::endpoint::Endpoint;
 use super::model::{
     CompositeConfig, CompositePattern, Framing, LeafConfig, RetryPolicy, ServiceConfig,
@@ -59,6 +59,7 @@ const LAZY_KEYS: &[&str] = &[
 pub fn parse_config(source: &str, origin: Option<&Path>) -> Result<ServicesConfig, ConfigErrors> {
     let mut reader = Reader {
         source,
+        lines: LineIndex::new(source),
         base_dir: origin.and_then(Path::parent).map(Path::to_path_buf),
         errors: Vec::new(),
         target_lists: Vec::new(),
@@ -78,6 +79,7 @@ pub fn parse_config(source: &str, origin: Option<&Path>) -> Result<ServicesConfi
 
 struct Reader<'s> {
     source: &'s str,
+    lines: LineIndex<'s>,
     base_dir: Option<PathBuf>,
     errors: Vec<ConfigError>,
     /// Every composite's targets, checked together once all names are known.
@@ -91,7 +93,7 @@ type Entry<'a, 's> = (
 
 impl<'s> Reader<'s> {
     fn location(&self, span: std::ops::Range<usize>) -> Location {
-        Location::of_offset(self.source, span.start)
+        self.lines.location(span.start)
     }
 
     fn push(&mut self, error: ConfigError) {

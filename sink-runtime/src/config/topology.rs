@@ -23,6 +23,7 @@ impl TargetList {
 /// Every missing target, duplicate target and cycle among `lists`, given the
 /// names of all services in file order.
 pub(crate) fn check_topology(services: &[&str], lists: &[TargetList]) -> Vec<ConfigError> {
+    let defined: HashSet<&str> = services.iter().copied().collect();
     let mut errors = Vec::new();
     for list in lists {
         let mut seen = HashSet::new();
@@ -35,7 +36,7 @@ pub(crate) fn check_topology(services: &[&str], lists: &[TargetList]) -> Vec<Con
                         .key("targets")
                         .help(format!("remove the second `{target}`")),
                 );
-            } else if !services.contains(&target.as_str()) {
+            } else if !defined.contains(target.as_str()) {
                 let help = did_you_mean(target, services.iter().copied()).unwrap_or_else(|| {
                     format!("define `[services.{target}]`, or remove it from `targets`")
                 });
