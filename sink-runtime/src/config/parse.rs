@@ -282,7 +282,14 @@ impl<'s> Reader<'s> {
                 );
             }
         }
+        // A misspelt `endpoint` is already reported as such, with the fix.
+        let endpoint_misspelt = table.iter().any(|(key, _)| {
+            let key = key.get_ref().as_ref();
+            !SERVICE_KEYS.contains(&key)
+                && closest(key, SERVICE_KEYS.iter().copied()) == Some("endpoint")
+        });
         let endpoint = match table.get_key_value("endpoint") {
+            None if endpoint_misspelt => None,
             None => {
                 let example = if is_relay {
                     "unix:///tmp/relay.sock"
@@ -764,7 +771,7 @@ mod tests {
         let errors = parse_config(source, Some(Path::new("services.toml"))).unwrap_err();
         let text = errors.to_string();
         println!("{text}");
-        assert_eq!(errors.errors.len(), 5, "{text}");
+        assert_eq!(errors.errors.len(), 4, "{text}");
         assert!(text.contains("services.toml:3:1: service `a`, key `endpont`: unknown key `endpont`; did you mean `endpoint`?"), "{text}");
         assert!(text.contains("cycle: b -> b"), "{text}");
     }
