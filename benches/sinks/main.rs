@@ -15,6 +15,7 @@ mod calls;
 mod fanout;
 mod harness;
 mod latency;
+mod macros;
 mod peers;
 mod producers;
 mod throughput;
@@ -61,7 +62,7 @@ fn main() {
             latency_rows(&settings, &runtime, &mut push);
         }
         if settings.runs_section("macro") {
-            macro_rows(&mut push);
+            macros::rows(&mut push);
         }
     }
     drop(runtime);
@@ -365,25 +366,6 @@ fn latency_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Ro
             (ours.p99, ours.show()),
             (raw.p99, format!("raw write_all: {}", raw.show())),
             Goal::AtMost(1.1),
-        ));
-    }
-}
-
-fn macro_rows(push: &mut impl FnMut(Row)) {
-    for figure in [
-        "include_sinks! expansion, 10 / 100 / 1,000 services",
-        "Sinks::new(), 10,000 services: time and heap bytes per service",
-    ] {
-        push(Row::absolute(
-            figure,
-            "not measured yet (include_sinks! not merged)".to_owned(),
-            "-",
-            if figure.starts_with("include") {
-                "1,000 in < 1 s"
-            } else {
-                "no I/O, <= 1 KiB/service"
-            },
-            None,
         ));
     }
 }

@@ -54,55 +54,56 @@ fn generate(
     config: &ServicesConfig,
 ) -> TokenStream {
     let name = &input.struct_name;
-    let inner = format_ident!("__{}Services", name);
-    let services = config.services();
-    let names: Vec<&str> = services
-        .iter()
-        .map(|service| service.name.as_str())
-        .collect();
-    let idents: Vec<syn::Ident> = names
-        .iter()
-        .map(|service| format_ident!("{}", service))
-        .collect();
-    let field_types = services.iter().map(sink_type);
-    let constructors = construction_order(config).into_iter().map(|service| {
+    let name_text = name.to_string();
+    // Each service's place among the built endpoints or composites: leaves
+    // and composites each in construction order.
+    let mut places: HashMap<&str, (bool, usize)> = HashMap::new();
+    let (mut leaves, mut composites) = (Vec::new(), Vec::new());
+    for service in construction_order(config) {
+        match &service.kind {
+            ServiceKind::Composite(composite) => {
+                let spec = composite_spec(&service.name, composite, &places);
+                places.insert(&service.name, (true, composites.len()));
+                composites.push(spec);
+            }
+            ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => {
+                let relay = matches!(service.kind, ServiceKind::Relay(_));
+                places.insert(&service.name, (false, leaves.len()));
+                leaves.push(leaf_spec(&service.name, relay, leaf));
+            }
+            _ => {}
+        }
+    }
+    let accessors = config.services().iter().map(|service| {
         let ident = format_ident!("{}", service.name);
-        let value = constructor(service);
-        quote! { let #ident = ::sinks::__private::Arc::new(#value); }
-    });
-    let accessors = services.iter().map(|service| {
-        let ident = format_ident!("{}", service.name);
-        let ty = sink_type(service);
         let doc = docs::accessor(service, written);
+        let (composite, index) = places[service.name.as_str()];
+        let (ty, field) = if composite {
+            (quote!(::sinks::CompositeSink), quote!(composites))
+        } else {
+            (quote!(::sinks::EndpointSink), quote!(endpoints))
+        };
         quote! {
             #[doc = #doc]
             pub fn #ident(&self) -> &#ty {
-                &self.inner.#ident
+                &self.inner.#field[#index]
             }
         }
     });
-    let leaves: Vec<(&str, syn::Ident)> = services
-        .iter()
-        .filter(|service| !matches!(service.kind, ServiceKind::Composite(_)))
-        .map(|service| (service.name.as_str(), format_ident!("{}", service.name)))
-        .collect();
-    let leaf_names = leaves.iter().map(|(name, _)| *name);
-    let leaf_idents: Vec<&syn::Ident> = leaves.iter().map(|(_, ident)| ident).collect();
-    let leaf_names_again = leaf_names.clone();
+    let names: Vec<&str> = config.names().collect();
+    let mut sorted: Vec<&str> = names.clone();
+    sorted.sort_unstable();
+    let by_name = sorted.iter().map(|service| {
+        let place = sink_ref(places[service]);
+        quote!((#service, #place))
+    });
     let struct_doc = docs::structure(name, written, config);
-    let name_text = name.to_string();
 
     quote! {
         #[doc = #struct_doc]
-        #[derive(Clone)]
+        #[derive(Clone, Debug)]
         pub struct #name {
-            inner: ::sinks::__private::Arc<#inner>,
-        }
-
-        #[doc(hidden)]
-        #[allow(non_camel_case_types)]
-        struct #inner {
-            #( #idents: ::sinks::__private::Arc<#field_types>, )*
+            inner: ::sinks::__private::Arc<::sinks::__private::Built>,
         }
 
         // Makes the compiler watch the config file: editing it reruns the macro.
@@ -112,12 +113,20 @@ fn generate(
             /// The service names, in the order the config defines them.
             pub const SERVICES: &'static [&'static str] = &[#(#names),*];
 
+            #[doc(hidden)]
+            const __LEAVES: &'static [::sinks::__private::LeafSpec] = &[#(#leaves),*];
+
+            #[doc(hidden)]
+            const __COMPOSITES: &'static [::sinks::__private::CompositeSpec] = &[#(#composites),*];
+
+            #[doc(hidden)]
+            const __BY_NAME: &'static [(&'static str, ::sinks::__private::SinkRef)] = &[#(#by_name),*];
+
             /// Builds every sink. No I/O, nothing spawned: each sink
             /// connects on its first send.
             pub fn new() -> Self {
-                #( #constructors )*
                 Self {
-                    inner: ::sinks::__private::Arc::new(#inner { #(#idents),* }),
+                    inner: ::sinks::__private::Arc::new(::sinks::__private::build(Self::__LEAVES, Self::__COMPOSITES)),
                 }
             }
 
@@ -125,22 +134,17 @@ fn generate(
 
             /// The sink of the service called `name`, for names known only at run time.
             pub fn get(&self, name: &str) -> ::core::option::Option<::sinks::__private::Arc<dyn ::sinks::MessageSink>> {
-                match name {
-                    #( #names => ::core::option::Option::Some(self.inner.#idents.clone()), )*
-                    _ => ::core::option::Option::None,
-                }
+                self.inner.find(Self::__BY_NAME, name)
             }
 
             /// Flushes every relay and direct sink at once; the error names each that failed.
             pub async fn flush_all(&self) -> ::core::result::Result<(), ::sinks::SinkError> {
-                let sinks: &[(&str, &dyn ::sinks::MessageSink)] = &[#( (#leaf_names, &*self.inner.#leaf_idents), )*];
-                ::sinks::__private::flush_all(#name_text, sinks).await
+                self.inner.flush_all(#name_text).await
             }
 
             /// Writes what is queued and closes every connection; the error names each that failed.
             pub async fn disconnect_all(&self) -> ::core::result::Result<(), ::sinks::SinkError> {
-                let sinks: &[(&str, &dyn ::sinks::MessageSink)] = &[#( (#leaf_names_again, &*self.inner.#leaf_idents), )*];
-                ::sinks::__private::disconnect_all(#name_text, sinks).await
+                self.inner.disconnect_all(#name_text).await
             }
         }
 
@@ -149,21 +153,14 @@ fn generate(
                 Self::new()
             }
         }
-
-        impl ::core::fmt::Debug for #name {
-            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                f.debug_struct(#name_text)
-                    #( .field(#names, &*self.inner.#idents) )*
-                    .finish()
-            }
-        }
     }
 }
 
-fn sink_type(service: &ServiceConfig) -> TokenStream {
-    match service.kind {
-        ServiceKind::Composite(_) => quote!(::sinks::CompositeSink),
-        _ => quote!(::sinks::EndpointSink),
+fn sink_ref((composite, index): (bool, usize)) -> TokenStream {
+    if composite {
+        quote!(::sinks::__private::SinkRef::Composite(#index))
+    } else {
+        quote!(::sinks::__private::SinkRef::Endpoint(#index))
     }
 }
 
@@ -202,27 +199,11 @@ fn construction_order(config: &ServicesConfig) -> Vec<&ServiceConfig> {
     order
 }
 
-fn constructor(service: &ServiceConfig) -> TokenStream {
-    let name = &service.name;
-    match &service.kind {
-        ServiceKind::Relay(leaf) => {
-            let config = leaf_config(leaf);
-            quote!(::sinks::EndpointSink::relay(#name, #config))
-        }
-        ServiceKind::Direct(leaf) => {
-            let config = leaf_config(leaf);
-            quote!(::sinks::EndpointSink::direct(#name, #config))
-        }
-        ServiceKind::Composite(composite) => composite_constructor(name, composite),
-        _ => syn::Error::new(
-            Span::call_site(),
-            "include_sinks! does not know this kind of service",
-        )
-        .to_compile_error(),
-    }
-}
-
-fn composite_constructor(name: &str, composite: &CompositeConfig) -> TokenStream {
+fn composite_spec(
+    name: &str,
+    composite: &CompositeConfig,
+    places: &HashMap<&str, (bool, usize)>,
+) -> TokenStream {
     let pattern = format_ident!(
         "{}",
         match composite.pattern.as_str() {
@@ -231,95 +212,86 @@ fn composite_constructor(name: &str, composite: &CompositeConfig) -> TokenStream
             _ => "Failover",
         }
     );
+    // The construction order puts every target before its composite.
     let targets = composite
         .targets
         .iter()
-        .map(|target| format_ident!("{}", target));
+        .map(|target| sink_ref(places[target.as_str()]));
     quote! {
-        ::sinks::CompositeSink::new(
-            #name,
-            ::sinks::config::CompositePattern::#pattern,
-            ::std::vec![#( ::sinks::__private::Arc::clone(&#targets) as ::sinks::__private::Arc<dyn ::sinks::MessageSink> ),*],
-        )
+        ::sinks::__private::CompositeSpec {
+            name: #name,
+            pattern: ::sinks::__private::CompositePattern::#pattern,
+            targets: &[#(#targets),*],
+        }
     }
 }
 
-fn leaf_config(leaf: &LeafConfig) -> TokenStream {
-    let endpoint = endpoint(&leaf.endpoint);
-    let buffer_size = leaf.buffer_size;
-    let max_message_bytes = leaf.max_message_bytes;
-    let framing = match leaf.framing {
-        Framing::Raw => quote!(::sinks::config::Framing::Raw),
-        _ => quote!(::sinks::config::Framing::LengthPrefixed),
+fn leaf_spec(name: &str, relay: bool, leaf: &LeafConfig) -> TokenStream {
+    let endpoint = endpoint_spec(&leaf.endpoint);
+    // Defaults are left to the runtime, so a large config stays a small table.
+    let settings = if *leaf == LeafConfig::new(leaf.endpoint.clone()) {
+        quote!(::core::option::Option::None)
+    } else {
+        let buffer_size = leaf.buffer_size;
+        let max_message_bytes = leaf.max_message_bytes;
+        let raw_framing = leaf.framing == Framing::Raw;
+        let retry: &RetryPolicy = &leaf.retry;
+        let max_retries = retry.max_retries;
+        let retry_delay = nanos(retry.retry_delay);
+        let backoff = Literal::f64_suffixed(retry.backoff_multiplier);
+        let max_retry_delay = nanos(retry.max_retry_delay);
+        let auto_reconnect = retry.auto_reconnect;
+        let connect_timeout = nanos(retry.connect_timeout);
+        let wait_timeout = nanos(retry.wait_timeout);
+        let tls_ca_file = match &leaf.tls_ca_file {
+            Some(path) => {
+                let path = path.to_string_lossy().into_owned();
+                quote!(::core::option::Option::Some(#path))
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        quote! {
+            ::core::option::Option::Some(::sinks::__private::SettingsSpec {
+                buffer_size: #buffer_size,
+                max_message_bytes: #max_message_bytes,
+                raw_framing: #raw_framing,
+                max_retries: #max_retries,
+                retry_delay_ns: #retry_delay,
+                backoff_multiplier: #backoff,
+                max_retry_delay_ns: #max_retry_delay,
+                auto_reconnect: #auto_reconnect,
+                connect_timeout_ns: #connect_timeout,
+                wait_timeout_ns: #wait_timeout,
+                tls_ca_file: #tls_ca_file,
+            })
+        }
     };
-    let retry = retry_policy(&leaf.retry);
-    let tls = leaf.tls_ca_file.as_ref().map(|path| {
-        let path = path.to_string_lossy().into_owned();
-        quote!(.tls_ca_file(#path))
-    });
     quote! {
-        ::sinks::config::LeafConfig::new(#endpoint)
-            .buffer_size(#buffer_size)
-            .max_message_bytes(#max_message_bytes)
-            .framing(#framing)
-            .retry(#retry)
-            #tls
+        ::sinks::__private::LeafSpec { name: #name, relay: #relay, endpoint: #endpoint, settings: #settings }
     }
 }
 
-fn retry_policy(policy: &RetryPolicy) -> TokenStream {
-    let max_retries = policy.max_retries;
-    let retry_delay = duration(policy.retry_delay);
-    let backoff = Literal::f64_suffixed(policy.backoff_multiplier);
-    let max_retry_delay = duration(policy.max_retry_delay);
-    let auto_reconnect = policy.auto_reconnect;
-    let connect_timeout = duration(policy.connect_timeout);
-    let wait_timeout = duration(policy.wait_timeout);
-    quote! {
-        ::sinks::config::RetryPolicy::default()
-            .max_retries(#max_retries)
-            .retry_delay(#retry_delay)
-            .backoff_multiplier(#backoff)
-            .max_retry_delay(#max_retry_delay)
-            .auto_reconnect(#auto_reconnect)
-            .connect_timeout(#connect_timeout)
-            .wait_timeout(#wait_timeout)
-    }
+fn nanos(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn duration(duration: std::time::Duration) -> TokenStream {
-    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
-    quote!(::sinks::__private::Duration::from_nanos(#nanos))
-}
-
-fn endpoint(endpoint: &Endpoint) -> TokenStream {
+fn endpoint_spec(endpoint: &Endpoint) -> TokenStream {
     match endpoint {
         Endpoint::Unix(path) => {
             let path = path.to_string_lossy().into_owned();
-            quote!(::sinks::config::Endpoint::Unix(::sinks::__private::PathBuf::from(#path)))
+            quote!(::sinks::__private::EndpointSpec::Unix(#path))
         }
-        Endpoint::Tcp { host, port } => quote! {
-            ::sinks::config::Endpoint::Tcp { host: ::std::string::String::from(#host), port: #port }
-        },
+        Endpoint::Tcp { host, port } => quote!(::sinks::__private::EndpointSpec::Tcp(#host, #port)),
         Endpoint::WebSocket(ws) => {
-            let secure = ws.secure;
-            let host = &ws.host;
-            let port = ws.port;
-            let path = &ws.path;
+            let (secure, host, port, path) = (ws.secure, &ws.host, ws.port, &ws.path);
             let credentials = match &ws.credentials {
-                Some(credentials) => {
-                    quote!(::core::option::Option::Some(::std::string::String::from(#credentials)))
-                }
+                Some(credentials) => quote!(::core::option::Option::Some(#credentials)),
                 None => quote!(::core::option::Option::None),
             };
             quote! {
-                ::sinks::config::Endpoint::WebSocket(::sinks::config::WebSocketEndpoint {
-                    secure: #secure,
-                    host: ::std::string::String::from(#host),
-                    port: #port,
-                    path: ::std::string::String::from(#path),
-                    credentials: #credentials,
-                })
+                ::sinks::__private::EndpointSpec::WebSocket {
+                    secure: #secure, host: #host, port: #port, path: #path, credentials: #credentials,
+                }
             }
         }
         _ => syn::Error::new(

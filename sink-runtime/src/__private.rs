@@ -1,48 +1,220 @@
 //! Used by code that `include_sinks!` generates; not public API.
 //!
-//! Generated code names everything through `::sinks::...`, so the user's
-//! crate depends on `sinks` alone and the runtime can move things around
-//! without breaking it.
+//! The macro describes a topology as constant tables of plain data
+//! ([`LeafSpec`], [`CompositeSpec`]) and [`build`] turns them into sinks at
+//! run time. Data rather than one constructor expression per service keeps
+//! the generated code small: a config of 10,000 services compiles like a
+//! 10,000-row table, not like a 10,000-statement function. Generated code
+//! names everything through `::sinks::__private`, so the user's crate
+//! depends on `sinks` alone.
 
-pub use std::path::PathBuf;
+use std::fmt;
+use std::path::PathBuf;
 pub use std::sync::Arc;
-pub use std::time::Duration;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::{MessageSink, SinkError};
+pub use crate::config::CompositePattern;
+use crate::config::{Endpoint, Framing, LeafConfig, RetryPolicy, WebSocketEndpoint};
+use crate::{CompositeSink, EndpointSink, MessageSink, SinkError};
 
-/// Flushes every sink at once; a `TargetsFailed` naming each that failed.
-pub async fn flush_all(owner: &str, sinks: &[(&str, &dyn MessageSink)]) -> Result<(), SinkError> {
-    let results = join_all(sinks.iter().map(|(_, sink)| sink.flush())).await;
-    combine(owner, sinks, results)
+/// A relay or direct service, as validated at compile time.
+#[derive(Debug)]
+pub struct LeafSpec {
+    pub name: &'static str,
+    /// `type = "relay"` (otherwise direct).
+    pub relay: bool,
+    pub endpoint: EndpointSpec,
+    /// `None`: every setting at its default.
+    pub settings: Option<SettingsSpec>,
 }
 
-/// Disconnects every sink at once; a `TargetsFailed` naming each that failed.
-pub async fn disconnect_all(
-    owner: &str,
-    sinks: &[(&str, &dyn MessageSink)],
-) -> Result<(), SinkError> {
-    let results = join_all(sinks.iter().map(|(_, sink)| sink.disconnect())).await;
-    combine(owner, sinks, results)
+/// An endpoint, as validated at compile time.
+#[derive(Debug)]
+pub enum EndpointSpec {
+    Unix(&'static str),
+    Tcp(&'static str, u16),
+    WebSocket {
+        secure: bool,
+        host: &'static str,
+        port: u16,
+        path: &'static str,
+        credentials: Option<&'static str>,
+    },
 }
 
-fn combine(
-    owner: &str,
-    sinks: &[(&str, &dyn MessageSink)],
-    results: Vec<Result<(), SinkError>>,
-) -> Result<(), SinkError> {
-    let failed: Vec<(String, SinkError)> = sinks
+/// The settings of a leaf that differ from the defaults somewhere.
+#[derive(Debug)]
+pub struct SettingsSpec {
+    pub buffer_size: usize,
+    pub max_message_bytes: usize,
+    pub raw_framing: bool,
+    pub max_retries: u32,
+    pub retry_delay_ns: u64,
+    pub backoff_multiplier: f64,
+    pub max_retry_delay_ns: u64,
+    pub auto_reconnect: bool,
+    pub connect_timeout_ns: u64,
+    pub wait_timeout_ns: u64,
+    pub tls_ca_file: Option<&'static str>,
+}
+
+/// A composite; its targets were built before it (the macro orders the table).
+#[derive(Debug)]
+pub struct CompositeSpec {
+    pub name: &'static str,
+    pub pattern: CompositePattern,
+    pub targets: &'static [SinkRef],
+}
+
+/// Where a service's sink is among the built ones.
+#[derive(Debug, Clone, Copy)]
+pub enum SinkRef {
+    Endpoint(usize),
+    Composite(usize),
+}
+
+/// Every sink of a topology, in table order.
+pub struct Built {
+    pub endpoints: Box<[Arc<EndpointSink>]>,
+    pub composites: Box<[Arc<CompositeSink>]>,
+}
+
+/// Builds every sink: no I/O, nothing spawned.
+pub fn build(leaves: &[LeafSpec], composites: &[CompositeSpec]) -> Built {
+    let endpoints: Box<[Arc<EndpointSink>]> = leaves
         .iter()
-        .zip(results)
-        .filter_map(|((name, _), result)| result.err().map(|error| ((*name).to_owned(), error)))
+        .map(|leaf| Arc::new(leaf_sink(leaf)))
         .collect();
-    if failed.is_empty() {
-        return Ok(());
+    let mut built: Vec<Arc<CompositeSink>> = Vec::with_capacity(composites.len());
+    for spec in composites {
+        let targets = spec
+            .targets
+            .iter()
+            .map(|target| -> Arc<dyn MessageSink> {
+                match *target {
+                    SinkRef::Endpoint(index) => endpoints[index].clone(),
+                    SinkRef::Composite(index) => built[index].clone(),
+                }
+            })
+            .collect();
+        built.push(Arc::new(CompositeSink::new(
+            spec.name,
+            spec.pattern,
+            targets,
+        )));
     }
-    Err(SinkError::TargetsFailed {
-        sink: owner.to_owned(),
-        total: sinks.len(),
-        failed,
-    })
+    Built {
+        endpoints,
+        composites: built.into_boxed_slice(),
+    }
+}
+
+fn leaf_sink(leaf: &LeafSpec) -> EndpointSink {
+    let endpoint = match &leaf.endpoint {
+        EndpointSpec::Unix(path) => Endpoint::Unix(PathBuf::from(path)),
+        EndpointSpec::Tcp(host, port) => Endpoint::Tcp {
+            host: (*host).to_owned(),
+            port: *port,
+        },
+        EndpointSpec::WebSocket {
+            secure,
+            host,
+            port,
+            path,
+            credentials,
+        } => Endpoint::WebSocket(WebSocketEndpoint {
+            secure: *secure,
+            host: (*host).to_owned(),
+            port: *port,
+            path: (*path).to_owned(),
+            credentials: credentials.map(str::to_owned),
+        }),
+    };
+    let mut config = LeafConfig::new(endpoint);
+    if let Some(settings) = &leaf.settings {
+        config = config
+            .buffer_size(settings.buffer_size)
+            .max_message_bytes(settings.max_message_bytes)
+            .framing(if settings.raw_framing {
+                Framing::Raw
+            } else {
+                Framing::LengthPrefixed
+            })
+            .retry(
+                RetryPolicy::default()
+                    .max_retries(settings.max_retries)
+                    .retry_delay(Duration::from_nanos(settings.retry_delay_ns))
+                    .backoff_multiplier(settings.backoff_multiplier)
+                    .max_retry_delay(Duration::from_nanos(settings.max_retry_delay_ns))
+                    .auto_reconnect(settings.auto_reconnect)
+                    .connect_timeout(Duration::from_nanos(settings.connect_timeout_ns))
+                    .wait_timeout(Duration::from_nanos(settings.wait_timeout_ns)),
+            );
+        if let Some(path) = settings.tls_ca_file {
+            config = config.tls_ca_file(path);
+        }
+    }
+    if leaf.relay {
+        EndpointSink::relay(leaf.name, config)
+    } else {
+        EndpointSink::direct(leaf.name, config)
+    }
+}
+
+impl Built {
+    /// The sink `reference` points at.
+    pub fn sink(&self, reference: SinkRef) -> Arc<dyn MessageSink> {
+        match reference {
+            SinkRef::Endpoint(index) => self.endpoints[index].clone(),
+            SinkRef::Composite(index) => self.composites[index].clone(),
+        }
+    }
+
+    /// `get(name)`: `index` is sorted by name.
+    pub fn find(&self, index: &[(&str, SinkRef)], name: &str) -> Option<Arc<dyn MessageSink>> {
+        let position = index
+            .binary_search_by(|(entry, _)| (*entry).cmp(name))
+            .ok()?;
+        Some(self.sink(index[position].1))
+    }
+
+    /// Flushes every endpoint sink at once; `TargetsFailed` names each that failed.
+    pub async fn flush_all(&self, owner: &str) -> Result<(), SinkError> {
+        let results = join_all(self.endpoints.iter().map(|sink| sink.flush())).await;
+        self.combine(owner, results)
+    }
+
+    /// Disconnects every endpoint sink at once; `TargetsFailed` names each that failed.
+    pub async fn disconnect_all(&self, owner: &str) -> Result<(), SinkError> {
+        let results = join_all(self.endpoints.iter().map(|sink| sink.disconnect())).await;
+        self.combine(owner, results)
+    }
+
+    fn combine(&self, owner: &str, results: Vec<Result<(), SinkError>>) -> Result<(), SinkError> {
+        let failed: Vec<(String, SinkError)> = self
+            .endpoints
+            .iter()
+            .zip(results)
+            .filter_map(|(sink, result)| result.err().map(|error| (sink.name().to_owned(), error)))
+            .collect();
+        if failed.is_empty() {
+            return Ok(());
+        }
+        Err(SinkError::TargetsFailed {
+            sink: owner.to_owned(),
+            total: self.endpoints.len(),
+            failed,
+        })
+    }
+}
+
+impl fmt::Debug for Built {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.endpoints.iter().map(|sink| sink as &dyn fmt::Debug))
+            .entries(self.composites.iter().map(|sink| sink as &dyn fmt::Debug))
+            .finish()
+    }
 }

@@ -50,6 +50,7 @@ mod writer;
 
 #[doc(hidden)]
 #[cfg(feature = "runtime")]
+#[allow(missing_docs)]
 pub mod __private;
 
 #[cfg(feature = "runtime")]
