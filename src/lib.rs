@@ -1,8 +1,24 @@
 //! Send byte messages to named sinks whose topology is checked by the compiler.
 //!
 //! This crate is a facade: it re-exports the runtime (`sink-runtime`) and
-//! the `include_sinks!` macro (`sink-macros`), so users depend on it alone.
+//! the [`include_sinks!`] macro (`sink-macros`), so users depend on it alone.
 //! See the README for the config format and what a send promises.
+//!
+//! ```no_run
+//! use sinks::MessageSink;
+//!
+//! // Checked while this crate compiles: a typo, a cycle or a bad endpoint in
+//! // the file is a compile error. The path is relative to Cargo.toml.
+//! sinks::include_sinks!("examples/services.toml");
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), sinks::SinkError> {
+//!     let sinks = Sinks::new(); // no I/O yet: the first send connects
+//!     sinks.market_data_relay().send(b"tick".to_vec().into()).await?;
+//!     sinks.broadcast_all().send(b"to everyone".to_vec().into()).await?;
+//!     sinks.flush_all().await
+//! }
+//! ```
 #![warn(missing_docs)]
 
 pub use sink_runtime::config;

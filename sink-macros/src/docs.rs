@@ -58,3 +58,40 @@ fn destination(service: &ServiceConfig) -> String {
         _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sink_runtime::config::parse_config;
+
+    use super::*;
+
+    const CONFIG: &str = r#"
+[services.feed]
+type = "direct"
+endpoint = "wss://trader:hunter2@feed.example:443/stream"
+buffer_size = 64
+max_retries = 7
+
+[services.all]
+type = "composite"
+pattern = "round_robin"
+targets = ["feed"]
+"#;
+
+    #[test]
+    fn hover_docs_show_the_endpoint_without_credentials() {
+        let config = parse_config(CONFIG, None).expect("a valid config");
+        let feed = config.get("feed").expect("defined");
+        let doc = accessor(feed, "services.toml");
+        assert!(doc.contains("**direct** `feed`"), "{doc}");
+        assert!(doc.contains("wss://***@feed.example:443/stream"), "{doc}");
+        assert!(doc.contains("buffer_size 64, max_retries 7"), "{doc}");
+        assert!(doc.contains("`services.toml:2`"), "{doc}");
+        let all = accessor(config.get("all").expect("defined"), "services.toml");
+        assert!(all.contains("round_robin over `feed`"), "{all}");
+        let table = structure(&quote::format_ident!("Sinks"), "services.toml", &config);
+        for doc in [&doc, &all, &table] {
+            assert!(!doc.contains("hunter2") && !doc.contains("trader"), "{doc}");
+        }
+    }
+}

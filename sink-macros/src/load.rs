@@ -4,8 +4,8 @@ use std::path::{Component, Path, PathBuf};
 
 /// The config file, read.
 pub(crate) struct LoadedConfig {
-    /// The absolute path, lexically normalized: the one `include_str!`
-    /// watches and the one a missing-file error names.
+    /// The canonical absolute path (no `..`, no symlink): the one
+    /// `include_str!` watches and the one errors anchor relative paths on.
     pub(crate) absolute: PathBuf,
     pub(crate) source: String,
 }
@@ -15,12 +15,19 @@ pub(crate) fn load(path: &str) -> Result<LoadedConfig, String> {
     let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
         .map(PathBuf::from)
         .ok_or("CARGO_MANIFEST_DIR is not set: include_sinks! must be built by cargo")?;
-    let absolute = normalize(&manifest_dir.join(path));
-    match std::fs::read_to_string(&absolute) {
-        Ok(source) => Ok(LoadedConfig { absolute, source }),
+    let joined = manifest_dir.join(path);
+    match std::fs::read_to_string(&joined) {
+        Ok(source) => {
+            // Canonicalizing a file just read fails only if it vanished in
+            // between; the next build reports that.
+            let absolute = std::fs::canonicalize(&joined).unwrap_or_else(|_| normalize(&joined));
+            Ok(LoadedConfig { absolute, source })
+        }
+        // A missing file cannot be canonicalized: name it lexically
+        // normalized, without the `..` of the path as written.
         Err(error) => Err(format!(
             "cannot read the sinks config `{}`: {error}; the path is relative to the crate's directory (CARGO_MANIFEST_DIR)",
-            absolute.display()
+            normalize(&joined).display()
         )),
     }
 }

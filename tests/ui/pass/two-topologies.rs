@@ -6,5 +6,9 @@ fn main() {
     let live = Sinks::new();
     let backtest = BacktestSinks::default();
     assert_eq!(BacktestSinks::SERVICES, &["recorder", "everything"]);
-    let _ = (live.market_data_relay(), backtest.recorder(), backtest.everything());
+    let _ = (
+        live.market_data_relay(),
+        backtest.recorder(),
+        backtest.everything(),
+    );
 }
