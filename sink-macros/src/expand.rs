@@ -20,7 +20,9 @@ pub(crate) fn expand(input: &MacroInput) -> TokenStream {
     let written = input.path.value();
     let loaded = match load(&written) {
         Ok(loaded) => loaded,
-        Err(message) => return fallback(&input.struct_name, syn::Error::new(span, message)),
+        Err(message) => {
+            return fallback(&input.struct_name, syn::Error::new(span, message), None);
+        }
     };
     // The very parser and validator `SinkFactory` runs at start-up: one
     // verdict and the same messages at compile time and at run time.
@@ -40,7 +42,7 @@ pub(crate) fn expand(input: &MacroInput) -> TokenStream {
             }
             let combined =
                 combined.unwrap_or_else(|| syn::Error::new(span, "the sinks config was rejected"));
-            return fallback(&input.struct_name, combined);
+            return fallback(&input.struct_name, combined, Some(&loaded.source));
         }
     };
     let watched = loaded.absolute.to_string_lossy().into_owned();
