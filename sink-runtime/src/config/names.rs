@@ -40,7 +40,7 @@ pub(crate) fn name_problem(name: &str) -> Option<(String, String)> {
         return Some((
             format!("the service name `{name}` is not a lowercase Rust identifier"),
             format!(
-                "use lowercase letters, digits and `_`, starting with a letter{}",
+                "use lowercase letters, digits and `_`, starting with a letter or `_`{}",
                 suggestion.map_or(String::new(), |s| format!(", e.g. `{s}`"))
             ),
         ));

@@ -100,11 +100,70 @@ impl<'s> Reader<'s> {
         self.errors.push(error);
     }
 
+    /// `[services.NAME]` headers that appear twice, each reported at its
+    /// second appearance with the line of the first.
+    fn duplicate_services(&self) -> Vec<ConfigError> {
+        let mut first_seen: Vec<(&str, usize)> = Vec::new();
+        let mut errors = Vec::new();
+        for (index, line) in self.source.lines().enumerate() {
+            let Some(name) = line
+                .trim()
+                .strip_prefix("[services.")
+                .and_then(|rest| rest.strip_suffix(']'))
+                .filter(|name| !name.contains(['.', '[', ']', '"', '\'']))
+            else {
+                continue;
+            };
+            let name = name.trim();
+            match first_seen.iter().find(|(seen, _)| *seen == name) {
+                Some((_, first_line)) => errors.push(
+                    ConfigError::new(format!(
+                        "service `{name}` is defined twice (first at line {first_line})"
+                    ))
+                    .at(Location {
+                        line: index + 1,
+                        column: 1,
+                    })
+                    .service(name)
+                    .help("remove one of the two tables, or rename one"),
+                ),
+                None => first_seen.push((name, index + 1)),
+            }
+        }
+        errors
+    }
+
+    /// Whether `line` is still inside the table whose header is on `header`.
+    fn same_table(&self, header: usize, line: usize) -> bool {
+        !self
+            .source
+            .lines()
+            .skip(header)
+            .take(line.saturating_sub(header))
+            .any(|text| text.trim_start().starts_with('['))
+    }
+
     fn document(&mut self) -> Vec<ServiceConfig> {
         let (document, syntax_errors) = DeTable::parse_recoverable(self.source);
         if !syntax_errors.is_empty() {
+            // A table defined twice makes the TOML parser flag each of its
+            // keys as a bare "duplicate key"; say instead which service.
+            let duplicates = self.duplicate_services();
+            let duplicate_lines: Vec<usize> = duplicates
+                .iter()
+                .map(|error| error.location.map_or(0, |at| at.line))
+                .collect();
+            self.errors.extend(duplicates);
             for error in syntax_errors {
                 let location = error.span().map(|span| self.location(span));
+                let inside_duplicate = location.is_some_and(|at| {
+                    duplicate_lines
+                        .iter()
+                        .any(|&line| at.line >= line && self.same_table(line, at.line))
+                });
+                if inside_duplicate && error.message().contains("duplicate key") {
+                    continue;
+                }
                 let mut config_error =
                     ConfigError::new(format!("invalid TOML: {}", error.message().trim_end()));
                 config_error.location = location;
