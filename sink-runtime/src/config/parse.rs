@@ -118,7 +118,7 @@ impl<'s> Reader<'s> {
             match first_seen.iter().find(|(seen, _)| *seen == name) {
                 Some((_, first_line)) => errors.push(
                     ConfigError::new(format!(
-                        "service `{name}` is defined twice (first at line {first_line})"
+                        "the table is defined twice (first at line {first_line})"
                     ))
                     .at(Location {
                         line: index + 1,
