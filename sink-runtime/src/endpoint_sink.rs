@@ -261,15 +261,6 @@ impl MessageSink for EndpointSink {
         SinkFuture::ready(Ok(()))
     }
 
-    fn send_batch(&self, messages: Vec<Message>) -> SinkFuture<'_, Result<(), SinkError>> {
-        SinkFuture::waiting(async move {
-            for message in messages {
-                self.send(message).await?;
-            }
-            Ok(())
-        })
-    }
-
     fn try_send(&self, message: Message) -> Result<(), SinkError> {
         let payload = message.payload;
         self.check_size(&payload)?;

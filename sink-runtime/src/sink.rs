@@ -21,7 +21,14 @@ pub trait MessageSink: Send + Sync + fmt::Debug {
     fn send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>>;
 
     /// Sends every message in order, as `send` would; stops at the first error.
-    fn send_batch(&self, messages: Vec<Message>) -> SinkFuture<'_, Result<(), SinkError>>;
+    fn send_batch(&self, messages: Vec<Message>) -> SinkFuture<'_, Result<(), SinkError>> {
+        SinkFuture::waiting(async move {
+            for message in messages {
+                self.send(message).await?;
+            }
+            Ok(())
+        })
+    }
 
     /// Queues `message` without waiting: `BufferFull` when the queue is full.
     /// On an idle sink it starts connecting in the background.

@@ -169,15 +169,6 @@ impl MessageSink for CompositeSink {
         }
     }
 
-    fn send_batch(&self, messages: Vec<Message>) -> SinkFuture<'_, Result<(), SinkError>> {
-        SinkFuture::waiting(async move {
-            for message in messages {
-                self.send(message).await?;
-            }
-            Ok(())
-        })
-    }
-
     fn try_send(&self, message: Message) -> Result<(), SinkError> {
         let bytes = message.payload.len();
         let result = match self.pattern {
