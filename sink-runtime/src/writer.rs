@@ -68,6 +68,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 batch.clear();
                 shared.changed.notify_waiters();
                 if let Some(reason) = failure {
+                    // Let go of the dead connection now, not after reconnecting:
+                    // the peer sees the close at once (see `reconnect`).
+                    drop(connection);
                     match reconnect(&shared, &mut connector, reason).await {
                         Some(fresh) => connection = fresh,
                         None => return,
@@ -81,6 +84,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 };
                 if let Some(reason) = lost {
                     shared.lock().writer_parked = false;
+                    drop(connection);
                     match reconnect(&shared, &mut connector, reason).await {
                         Some(fresh) => connection = fresh,
                         None => return,
@@ -129,6 +133,12 @@ enum Next {
 }
 
 /// After a lost connection: reconnect if allowed, otherwise give up.
+///
+/// The caller drops the lost connection first. Held open through the
+/// retries, it would leave a peer that closed it waiting for our side of the
+/// close (a WebSocket server waits for the close reply or EOF) for the whole
+/// connect budget, and a peer that serves one connection at a time would not
+/// accept the new one meanwhile.
 async fn reconnect(
     shared: &Arc<Shared>,
     connector: &mut Connector,
