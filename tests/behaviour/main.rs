@@ -1,0 +1,9 @@
+//! Behaviour tests: every promise of the README's "Wire format" and "What a
+//! send promises", checked against real Unix, TCP, WebSocket and TLS
+//! listeners by the bytes that arrive. One binary, so CI links once.
+//!
+//! `cargo test --test behaviour` runs them all; every wait is bounded and no
+//! test uses a fixed port.
+
+#[path = "../common/mod.rs"]
+mod common;
