@@ -239,8 +239,8 @@ impl<'s> Reader<'s> {
         let DeValue::Table(table) = value.get_ref() else {
             self.push(
                 ConfigError::new(format!(
-                    "must be a table, found a {}",
-                    value.get_ref().type_str()
+                    "must be a table, found {}",
+                    a_value_of(value.get_ref())
                 ))
                 .at(location)
                 .service(name)
@@ -469,8 +469,8 @@ impl<'s> Reader<'s> {
                 other => {
                     self.push(
                         ConfigError::new(format!(
-                            "`lazy` must be a table, found a {}",
-                            other.type_str()
+                            "`lazy` must be a table, found {}",
+                            a_value_of(other)
                         ))
                         .at(self.location(key.span()))
                         .service(name)
@@ -657,7 +657,7 @@ impl<'s> Reader<'s> {
         found: &DeValue<'s>,
     ) {
         self.push(
-            ConfigError::new(format!("expected {expected}, found a {}", found.type_str()))
+            ConfigError::new(format!("expected {expected}, found {}", a_value_of(found)))
                 .at(self.location(value.span()))
                 .service(service)
                 .key(key),
@@ -808,6 +808,17 @@ impl<'s> Reader<'s> {
         }
         Some(list)
     }
+}
+
+/// "a string", "an integer": the TOML type of `value` with its article.
+fn a_value_of(value: &DeValue<'_>) -> String {
+    let type_name = value.type_str();
+    let article = if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {type_name}")
 }
 
 #[cfg(test)]
