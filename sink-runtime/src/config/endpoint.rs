@@ -225,6 +225,14 @@ fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str
         Some(index) => text.split_at(index),
         None => (text, ""),
     };
+    // Only ws:// and wss:// take `user:password@`, and strip it before this;
+    // anything left would be echoed below, so say what it is without it.
+    if authority.contains('@') {
+        return Err(problem_with_help(
+            "only ws:// and wss:// endpoints take a `user:password@`",
+            "remove the part up to `@`",
+        ));
+    }
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let Some((host, after)) = bracketed.split_once(']') else {
             return Err(problem(format!(
@@ -258,13 +266,14 @@ fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str
     }
     let port = match (port, default_port) {
         (Some(port), _) => match port.parse::<u16>() {
-            Ok(0) | Err(_) => {
+            // `parse` alone would take `+80`.
+            Ok(number) if number != 0 && port.bytes().all(|byte| byte.is_ascii_digit()) => number,
+            _ => {
                 return Err(problem_with_help(
                     format!("the port {port:?} is not a number from 1 to 65535"),
                     format!("write it as `{}:PORT`", bracketed(host)),
                 ));
             }
-            Ok(port) => port,
         },
         (None, Some(default_port)) => default_port,
         (None, None) => {
