@@ -108,17 +108,33 @@ impl Endpoint {
     /// Parses the endpoint of a `relay` service: a Unix socket, written
     /// `unix:///abs/path` or as the bare absolute path.
     pub fn parse_relay(text: &str) -> Result<Endpoint, EndpointError> {
+        const RELAY_FORMS: &str = "a relay takes `unix:///abs/path` or a bare absolute path";
         if text.starts_with('/') {
             return unix_path(text);
         }
-        match Endpoint::parse_any(text)? {
-            unix @ Endpoint::Unix(_) => Ok(unix),
-            _ => Err(problem_with_help(
+        match text.split_once("://") {
+            Some(("unix", path)) => unix_path(path),
+            Some(("tcp" | "ws" | "wss", _)) => Err(problem_with_help(
                 format!(
                     "a relay connects over a Unix socket, but the endpoint is {}",
                     redact(text)
                 ),
                 "use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint",
+            )),
+            Some((scheme, _)) => Err(problem_with_help(
+                format!("unsupported scheme `{scheme}://` for a relay"),
+                RELAY_FORMS,
+            )),
+            None if text.is_empty() => Err(problem_with_help(
+                "the endpoint is empty",
+                format!("{RELAY_FORMS}, e.g. `unix:///tmp/relay.sock`"),
+            )),
+            None => Err(problem_with_help(
+                format!(
+                    "the relay endpoint {:?} is neither a `unix://` URL nor an absolute path",
+                    redact(text)
+                ),
+                format!("{RELAY_FORMS}, e.g. `unix:///tmp/relay.sock`"),
             )),
         }
     }
@@ -151,15 +167,12 @@ impl Endpoint {
             }
             "ws" | "wss" => {
                 let secure = scheme == "wss";
-                let (userinfo, hostpart) = match rest.split_once('/') {
-                    Some((authority, _)) => match authority.rsplit_once('@') {
-                        Some((userinfo, _)) => (Some(userinfo), &rest[userinfo.len() + 1..]),
-                        None => (None, rest),
-                    },
-                    None => match rest.rsplit_once('@') {
-                        Some((userinfo, hostpart)) => (Some(userinfo), hostpart),
-                        None => (None, rest),
-                    },
+                // Credentials end at the last `@` before the path or query;
+                // an `@` after that belongs to them.
+                let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+                let (userinfo, hostpart) = match rest[..authority_end].rfind('@') {
+                    Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+                    None => (None, rest),
                 };
                 let default_port = if secure { 443 } else { 80 };
                 let (host, port, path) = authority(hostpart, Some(default_port))?;
@@ -167,10 +180,11 @@ impl Endpoint {
                     secure,
                     host,
                     port,
-                    path: if path.is_empty() {
-                        "/".to_owned()
-                    } else {
+                    // `ws://host?x=1` requests `/?x=1`.
+                    path: if path.starts_with('/') {
                         path.to_owned()
+                    } else {
+                        format!("/{path}")
                     },
                     credentials: userinfo.map(str::to_owned),
                 }))
@@ -201,7 +215,11 @@ fn unix_path(path: &str) -> Result<Endpoint, EndpointError> {
     if !path.starts_with('/') {
         return Err(problem_with_help(
             format!("the Unix socket path {path:?} is relative"),
-            format!("write an absolute path, e.g. `unix:///tmp/{path}`"),
+            // Most often the third slash of `unix:///` is missing.
+            format!(
+                "write an absolute path, e.g. `unix:///{}`",
+                path.trim_start_matches("./")
+            ),
         ));
     }
     if path.len() > MAX_UNIX_PATH_BYTES {
@@ -246,6 +264,12 @@ fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str
                 None => return Err(problem(format!("unexpected {after:?} after the IPv6 host"))),
             },
         }
+    } else if authority.matches(':').count() > 1 {
+        // `::1:9000` could be an address and a port or an address alone.
+        return Err(problem_with_help(
+            format!("the host in {authority:?} has more than one `:`"),
+            "write an IPv6 address in brackets, e.g. `[::1]:9000`",
+        ));
     } else {
         match authority.rsplit_once(':') {
             Some((host, port)) => (host, Some(port)),
@@ -299,7 +323,7 @@ pub fn redact(text: &str) -> String {
     let Some((scheme, rest)) = text.split_once("://") else {
         return text.to_owned();
     };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
         Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
         None => text.to_owned(),
