@@ -7,3 +7,13 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+
+mod backpressure;
+mod composite;
+mod credentials;
+mod factory;
+mod lazy_connect;
+mod reconnect;
+mod retry;
+mod tls;
+mod wire_format;
