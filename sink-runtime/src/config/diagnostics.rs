@@ -210,16 +210,26 @@ pub(crate) fn did_you_mean<'a>(
     closest(wanted, candidates).map(|candidate| format!("did you mean `{candidate}`?"))
 }
 
+/// Optimal string alignment distance: Levenshtein plus the swap of two
+/// neighbouring characters as one edit, the commonest typo (`realy`).
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    // Three rows: the one before the previous, the previous, the current.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
     let mut previous: Vec<usize> = (0..=b.len()).collect();
     let mut current = vec![0; b.len() + 1];
-    for (i, a_char) in a.chars().enumerate() {
+    for i in 0..a.len() {
         current[0] = i + 1;
-        for (j, &b_char) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(a_char != b_char);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        for j in 0..b.len() {
+            let substitution = previous[j] + usize::from(a[i] != b[j]);
+            let mut distance = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+            if i > 0 && j > 0 && a[i] == b[j - 1] && a[i - 1] == b[j] {
+                distance = distance.min(before[j - 1] + 1);
+            }
+            current[j + 1] = distance;
         }
+        std::mem::swap(&mut before, &mut previous);
         std::mem::swap(&mut previous, &mut current);
     }
     previous[b.len()]
@@ -246,5 +256,7 @@ mod tests {
         assert_eq!(closest("endpont", ["endpoint", "type"]), Some("endpoint"));
         assert_eq!(closest("zzzzzz", ["endpoint", "type"]), None);
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("realy", "relay"), 1);
+        assert_eq!(closest("alpah", ["alpha", "beta"]), Some("alpha"));
     }
 }

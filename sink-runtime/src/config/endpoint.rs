@@ -168,7 +168,7 @@ impl Endpoint {
             "ws" | "wss" => {
                 let secure = scheme == "wss";
                 // Credentials end at the last `@` before the path or query;
-                // an `@` after that belongs to them.
+                // an `@` in the path or query is part of it.
                 let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
                 let (userinfo, hostpart) = match rest[..authority_end].rfind('@') {
                     Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
@@ -284,7 +284,7 @@ fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str
     }
     if let Some(bad) = host
         .chars()
-        .find(|c| c.is_whitespace() || matches!(c, '@' | '[' | ']' | '#'))
+        .find(|c| c.is_whitespace() || matches!(c, '[' | ']' | '#'))
     {
         return Err(problem(format!("the host {host:?} contains {bad:?}")));
     }
