@@ -106,20 +106,15 @@ impl<'s> Reader<'s> {
         let mut first_seen: Vec<(&str, usize)> = Vec::new();
         let mut errors = Vec::new();
         for (index, line) in self.source.lines().enumerate() {
-            // `[services.NAME]`, `[ services . NAME ]  # comment`: TOML allows
-            // spaces around the dots and a comment after the header.
-            let header = line.split_once('#').map_or(line, |(before, _)| before);
-            let Some(name) = header
+            let Some(name) = line
                 .trim()
-                .strip_prefix('[')
+                .strip_prefix("[services.")
                 .and_then(|rest| rest.strip_suffix(']'))
-                .and_then(|key| key.split_once('.'))
-                .filter(|(table, _)| table.trim() == "services")
-                .map(|(_, name)| name.trim())
                 .filter(|name| !name.contains(['.', '[', ']', '"', '\'']))
             else {
                 continue;
             };
+            let name = name.trim();
             match first_seen.iter().find(|(seen, _)| *seen == name) {
                 Some((_, first_line)) => errors.push(
                     ConfigError::new(format!(
@@ -369,9 +364,8 @@ impl<'s> Reader<'s> {
                 );
                 None
             }
-            // An endpoint of the wrong type is reported, and the service's
-            // other keys are still checked.
-            Some(entry) => self.string(name, entry).and_then(|text| {
+            Some(entry) => {
+                let text = self.string(name, entry)?;
                 let parsed = if is_relay {
                     Endpoint::parse_relay(&text)
                 } else {
@@ -389,7 +383,7 @@ impl<'s> Reader<'s> {
                         None
                     }
                 }
-            }),
+            }
         };
         let mut config =
             LeafConfig::new(endpoint.clone().unwrap_or(Endpoint::Unix(PathBuf::new())));
@@ -504,7 +498,9 @@ impl<'s> Reader<'s> {
         }
         // `max_retries` and `retry_delay_ms` may be written at the top level
         // (as the seed does) or under `lazy`; both at once is ambiguous.
-        let shared = |reader: &mut Self, key: &str| -> Option<Entry<'_, 's>> {
+        // Returns the entry to use and its key as written (`lazy.max_retries`
+        // or `max_retries`), so that a bad value is reported under that key.
+        let shared = |reader: &mut Self, key: &str| -> Option<(String, Entry<'_, 's>)> {
             let top = table.get_key_value(key);
             let nested = lazy.and_then(|lazy| lazy.get_key_value(key));
             if let (Some(_), Some((nested_key, _))) = (top, nested) {
@@ -518,15 +514,29 @@ impl<'s> Reader<'s> {
                     .help("keep one of them"),
                 );
             }
-            nested.or(top)
+            match nested {
+                Some(entry) => Some((format!("lazy.{key}"), entry)),
+                None => top.map(|entry| (key.to_owned(), entry)),
+            }
         };
-        if let Some(entry) = shared(self, "max_retries") {
-            if let Some(retries) = self.integer(name, "max_retries", entry) {
-                policy.max_retries = u32::try_from(retries).unwrap_or(u32::MAX);
+        if let Some((key, entry)) = shared(self, "max_retries") {
+            if let Some(retries) = self.integer(name, &key, entry) {
+                match u32::try_from(retries) {
+                    Ok(retries) => policy.max_retries = retries,
+                    Err(_) => self.push(
+                        ConfigError::new(format!(
+                            "`{key}` is {retries}, above the limit of {}",
+                            u32::MAX
+                        ))
+                        .at(self.location(entry.1.span()))
+                        .service(name)
+                        .key(key),
+                    ),
+                }
             }
         }
-        if let Some(entry) = shared(self, "retry_delay_ms") {
-            if let Some(millis) = self.integer(name, "retry_delay_ms", entry) {
+        if let Some((key, entry)) = shared(self, "retry_delay_ms") {
+            if let Some(millis) = self.integer(name, &key, entry) {
                 policy.retry_delay = Duration::from_millis(millis);
             }
         }
@@ -754,11 +764,9 @@ impl<'s> Reader<'s> {
             Ok(duration) if !duration.is_zero() => Some(duration),
             _ => {
                 let problem = if seconds == 0.0 {
-                    "is 0".to_owned()
-                } else if seconds > 0.0 {
-                    "is more seconds than a duration holds".to_owned()
+                    "is 0"
                 } else {
-                    "is not a positive number of seconds".to_owned()
+                    "is not a positive number of seconds"
                 };
                 self.push(
                     ConfigError::new(format!("`{key}` {problem}"))
