@@ -106,15 +106,20 @@ impl<'s> Reader<'s> {
         let mut first_seen: Vec<(&str, usize)> = Vec::new();
         let mut errors = Vec::new();
         for (index, line) in self.source.lines().enumerate() {
-            let Some(name) = line
+            // `[services.NAME]`, `[ services . NAME ]  # comment`: TOML allows
+            // spaces around the dots and a comment after the header.
+            let header = line.split_once('#').map_or(line, |(before, _)| before);
+            let Some(name) = header
                 .trim()
-                .strip_prefix("[services.")
+                .strip_prefix('[')
                 .and_then(|rest| rest.strip_suffix(']'))
+                .and_then(|key| key.split_once('.'))
+                .filter(|(table, _)| table.trim() == "services")
+                .map(|(_, name)| name.trim())
                 .filter(|name| !name.contains(['.', '[', ']', '"', '\'']))
             else {
                 continue;
             };
-            let name = name.trim();
             match first_seen.iter().find(|(seen, _)| *seen == name) {
                 Some((_, first_line)) => errors.push(
                     ConfigError::new(format!(
@@ -364,8 +369,9 @@ impl<'s> Reader<'s> {
                 );
                 None
             }
-            Some(entry) => {
-                let text = self.string(name, entry)?;
+            // An endpoint of the wrong type is reported, and the service's
+            // other keys are still checked.
+            Some(entry) => self.string(name, entry).and_then(|text| {
                 let parsed = if is_relay {
                     Endpoint::parse_relay(&text)
                 } else {
@@ -383,7 +389,7 @@ impl<'s> Reader<'s> {
                         None
                     }
                 }
-            }
+            }),
         };
         let mut config =
             LeafConfig::new(endpoint.clone().unwrap_or(Endpoint::Unix(PathBuf::new())));
@@ -764,9 +770,11 @@ impl<'s> Reader<'s> {
             Ok(duration) if !duration.is_zero() => Some(duration),
             _ => {
                 let problem = if seconds == 0.0 {
-                    "is 0"
+                    "is 0".to_owned()
+                } else if seconds > 0.0 {
+                    "is more seconds than a duration holds".to_owned()
                 } else {
-                    "is not a positive number of seconds"
+                    "is not a positive number of seconds".to_owned()
                 };
                 self.push(
                     ConfigError::new(format!("`{key}` {problem}"))
