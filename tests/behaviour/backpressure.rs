@@ -177,3 +177,37 @@ async fn a_send_waiting_for_room_longer_than_wait_timeout_returns_timeout() {
         .expect("peer");
     assert_eq!(count, accepted);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_of_several_concurrent_senders_keeps_its_own_order() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (path, received, accepts, _peer) = common::unix_peer(dir.path(), "shared");
+    let sink = std::sync::Arc::new(EndpointSink::relay(
+        "shared",
+        leaf(Endpoint::Unix(path)).buffer_size(32),
+    ));
+    let mut senders = tokio::task::JoinSet::new();
+    for sender in 0..4u64 {
+        let sink = std::sync::Arc::clone(&sink);
+        senders.spawn(async move {
+            for seq in 0..500u64 {
+                sink.send(Message::new(common::payload(sender << 32 | seq, 24)))
+                    .await
+                    .expect("send");
+            }
+        });
+    }
+    bounded("four senders", senders.join_all()).await;
+    bounded("flush", sink.flush()).await.expect("flush");
+    received.wait_for(2_000).await;
+    for sender in 0..4u64 {
+        let seqs: Vec<u64> = received
+            .ids()
+            .into_iter()
+            .filter(|id| id >> 32 == sender)
+            .map(|id| id & 0xffff_ffff)
+            .collect();
+        assert_eq!(seqs, (0..500).collect::<Vec<u64>>(), "sender {sender}");
+    }
+    assert_eq!(accepts.get(), 1);
+}

@@ -107,3 +107,71 @@ async fn sixty_four_tasks_sending_at_once_through_a_fresh_sink_open_one_connecti
     ids.sort_unstable();
     assert_eq!(ids, (0..64).collect::<Vec<u64>>());
 }
+
+#[tokio::test]
+async fn try_send_on_a_fresh_sink_connects_and_delivers() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (path, received, accepts, _peer) = unix_peer(dir.path(), "relay");
+    let sink = EndpointSink::relay("relay", leaf(Endpoint::Unix(path)));
+    sink.try_send(Message::from("queued before connecting"))
+        .expect("try_send queues while the first connect runs");
+    bounded("flush", sink.flush()).await.expect("flush");
+    received.wait_for(1).await;
+    assert_eq!(
+        received.payloads(),
+        vec![b"queued before connecting".to_vec()]
+    );
+    assert_eq!(accepts.get(), 1);
+}
+
+#[tokio::test]
+async fn disconnect_writes_what_is_queued_then_closes_and_a_later_send_connects_again() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (path, received, accepts, _peer) = unix_peer(dir.path(), "relay");
+    let sink = EndpointSink::relay("relay", leaf(Endpoint::Unix(path)));
+    for id in 0..200 {
+        sink.try_send(Message::new(common::payload(id, 512)))
+            .expect("the default buffer has room");
+    }
+    bounded("disconnect", sink.disconnect())
+        .await
+        .expect("disconnect");
+    assert_eq!(sink.state(), ConnectionState::Disconnected);
+    assert_eq!(sink.metadata().messages_sent, 200);
+    received.wait_for(200).await;
+    assert_eq!(received.ids(), (0..200).collect::<Vec<u64>>());
+
+    bounded("send", sink.send(Message::new(common::payload(200, 512))))
+        .await
+        .expect("a send after disconnect connects again");
+    received.wait_for(201).await;
+    assert_eq!(accepts.get(), 2);
+    assert_eq!(received.connection_count(), 2);
+}
+
+#[tokio::test]
+async fn dropping_the_sink_drains_the_queue_in_the_background_then_closes() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = common::unix_path(dir.path(), "relay");
+    let listener = common::bind_unix(&path);
+    let peer = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.expect("accept");
+        common::read_to_end(&mut stream).await
+    });
+    let sink = EndpointSink::relay("relay", leaf(Endpoint::Unix(path)));
+    for id in 0..300 {
+        bounded("send", sink.send(Message::new(common::payload(id, 256))))
+            .await
+            .expect("send");
+    }
+    drop(sink);
+    // The peer sees every message, then the end of the stream.
+    let wire = bounded("the peer reading to EOF", peer)
+        .await
+        .expect("peer");
+    let ids: Vec<u64> = common::split_frames(&wire)
+        .iter()
+        .map(|frame| common::id_of(frame))
+        .collect();
+    assert_eq!(ids, (0..300).collect::<Vec<u64>>());
+}

@@ -185,3 +185,108 @@ async fn without_auto_reconnect_a_drop_is_reported_and_not_retried() {
     assert!(last_error.is_some(), "the drop left no last_error");
     assert_eq!(received.count(), 5);
 }
+
+/// Which peer `reconnects_proactively` runs against.
+#[derive(Debug, Clone, Copy)]
+enum Peer {
+    Tcp,
+    WebSocket,
+}
+
+/// The peer reads `first` messages on its first connection and hangs up;
+/// the idle writer notices at once and reconnects before anything else is
+/// sent, so what is sent next arrives whole, in order, on the new connection.
+async fn reconnects_proactively(peer: Peer) {
+    let (listener, address) = common::bind_tcp().await;
+    let received = Received::default();
+    let accepts = common::AcceptCounter::default();
+    let first = 20;
+    let _server = {
+        let received = received.clone();
+        let accepts = accepts.clone();
+        tokio::spawn(async move {
+            let mut serving_first = true;
+            while let Ok((mut stream, _)) = listener.accept().await {
+                accepts.accepted();
+                match (peer, serving_first) {
+                    (Peer::Tcp, true) => {
+                        let connection = received.open();
+                        for frame in read_frames(&mut stream, first).await.expect("frames") {
+                            received.record(connection, frame);
+                        }
+                    }
+                    (Peer::WebSocket, true) => {
+                        use futures_util::StreamExt;
+                        let mut ws = tokio_tungstenite::accept_async(stream)
+                            .await
+                            .expect("handshake");
+                        let connection = received.open();
+                        while received.connections()[connection].len() < first {
+                            match ws.next().await {
+                                Some(Ok(tokio_tungstenite::tungstenite::Message::Binary(p))) => {
+                                    received.record(connection, p.to_vec())
+                                }
+                                Some(Ok(_)) => {}
+                                other => panic!("the first connection ended early: {other:?}"),
+                            }
+                        }
+                        let _ = ws.close(None).await;
+                    }
+                    (Peer::Tcp, false) => {
+                        let received = received.clone();
+                        tokio::spawn(
+                            async move { common::record_frames(&mut stream, &received).await },
+                        );
+                    }
+                    (Peer::WebSocket, false) => {
+                        let received = received.clone();
+                        tokio::spawn(
+                            async move { common::record_websocket(stream, &received).await },
+                        );
+                    }
+                }
+                serving_first = false;
+            }
+        })
+    };
+    let endpoint = match peer {
+        Peer::Tcp => common::tcp_endpoint(address),
+        Peer::WebSocket => common::ws_endpoint(address, "/feed"),
+    };
+    let sink = EndpointSink::direct("peer", common::leaf(endpoint));
+    for id in 0..first as u64 {
+        bounded("send", sink.send(Message::new(common::payload(id, 64))))
+            .await
+            .expect("send");
+    }
+    bounded("flush", sink.flush()).await.expect("flush");
+    common::eventually("the sink reconnecting by itself", || accepts.get() == 2).await;
+    common::eventually("the new connection being up", || sink.is_connected()).await;
+    for id in first as u64..100 {
+        bounded("send", sink.send(Message::new(common::payload(id, 64))))
+            .await
+            .expect("send");
+    }
+    bounded("flush", sink.flush()).await.expect("flush");
+    received.wait_for(100).await;
+    let connections = received.connections();
+    assert_eq!(connections.len(), 2, "{peer:?}");
+    let ids = |payloads: &Vec<Vec<u8>>| payloads.iter().map(|p| id_of(p)).collect::<Vec<_>>();
+    assert_eq!(ids(&connections[0]), (0..first as u64).collect::<Vec<_>>());
+    assert_eq!(
+        ids(&connections[1]),
+        (first as u64..100).collect::<Vec<_>>()
+    );
+    let metadata = sink.metadata();
+    assert_eq!((metadata.messages_sent, metadata.messages_failed), (100, 0));
+}
+
+#[tokio::test]
+async fn tcp_sink_reconnects_as_soon_as_the_peer_hangs_up() {
+    reconnects_proactively(Peer::Tcp).await;
+}
+
+#[tokio::test]
+async fn websocket_sink_reconnects_as_soon_as_the_peer_closes() {
+    reconnects_proactively(Peer::WebSocket).await;
+}
