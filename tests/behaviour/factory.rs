@@ -58,17 +58,38 @@ async fn factory_builds_a_relay_from_a_config_string() {
 }
 
 #[tokio::test]
-async fn factory_fractional_connect_timeout_bounds_each_attempt() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let factory = SinkFactory::from_config_str(&config(dir.path())).expect("a valid config");
-    let relay = factory.create_sink("test_relay").await.expect("create");
+async fn factory_fractional_connect_timeout_secs_bounds_each_attempt() {
+    // A peer that accepts but never answers the WebSocket handshake.
+    let (listener, address) = common::bind_tcp().await;
+    let _silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let factory = SinkFactory::from_config_str(&format!(
+        r#"
+[services.silent]
+type = "direct"
+endpoint = "ws://{address}/feed"
+max_retries = 1
+retry_delay_ms = 30
+lazy.connect_timeout_secs = 0.2
+lazy.wait_timeout_secs = 2
+"#
+    ))
+    .expect("a valid config");
+    let sink = factory.create_sink("silent").await.expect("create");
     let started = Instant::now();
-    let result = bounded("a send to an absent relay", relay.send(Message::from("x"))).await;
+    let result = bounded("a send to a silent peer", sink.send(Message::from("x"))).await;
+    let elapsed = started.elapsed();
     assert!(
         matches!(result, Err(SinkError::ConnectionFailed { attempts: 2, .. })),
         "{result:?}"
     );
-    assert!(started.elapsed() >= Duration::from_millis(20));
+    // Two 200 ms attempts and a 30 ms pause; the 5 s default would be far longer.
+    assert!(elapsed >= Duration::from_millis(430), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 }
 
 #[tokio::test]
