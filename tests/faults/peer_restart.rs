@@ -16,11 +16,16 @@ use crate::peers::{Log, Transport, bounded, message_sized, quick_retry};
 const RESTARTS: usize = 2;
 /// How long each incarnation of the peer reads before it drops the connection.
 const UP_FOR: Duration = Duration::from_millis(300);
+/// How long each incarnation then reads slowly before it drops the
+/// connection: long enough for the socket buffers and the queue to fill, so
+/// that the connection dies under a blocked write, part of whose batch the
+/// peer has read and part not, with a frame half written.
+const SLOW_FOR: Duration = Duration::from_millis(150);
 /// How long the peer is gone: well within `quick_retry`'s budget.
 const DOWN_FOR: Duration = Duration::from_millis(300);
 /// Messages sent after the last restart, so the new connection carries traffic.
 const AFTER_LAST_RESTART: u64 = 2_000;
-const PAYLOAD: usize = 512;
+const PAYLOAD: usize = 2048;
 const BURST: u64 = 50;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -52,12 +57,13 @@ fn config(transport: &Transport) -> LeafConfig {
 }
 
 /// Serves `RESTARTS + 1` incarnations on the same address, each accepting one
-/// connection; all but the last drop it after `UP_FOR`, mid-stream.
+/// connection; all but the last drop it after `UP_FOR + SLOW_FOR`, mid-stream.
 async fn restarting_peer(transport: Transport, log: Log, restarted: Arc<AtomicUsize>) {
     for _ in 0..RESTARTS {
         let listener = transport.bind().await;
-        // Dropping the unfinished read drops the connection, unread bytes and all.
-        let _ = tokio::time::timeout(UP_FOR, listener.serve_one(&log)).await;
+        // Reads, falls behind until the sink is stuck in a write, then drops
+        // the connection, unread bytes and all.
+        listener.serve_then_drop(&log, UP_FOR, SLOW_FOR).await;
         drop(listener);
         restarted.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(DOWN_FOR).await;

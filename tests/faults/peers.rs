@@ -8,14 +8,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sinks::config::{Endpoint, LeafConfig, RetryPolicy};
 use sinks::{EndpointSink, Message};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::{TcpListener, TcpSocket, UnixListener};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite;
 
@@ -132,10 +132,27 @@ pub(crate) async fn read_frames<S: AsyncRead + Unpin>(
     log: &Log,
     connection: usize,
 ) {
+    read_frames_paced(stream, log, connection, None).await
+}
+
+/// A reader that falls behind: after `slow_after`, it reads a few KiB at a time
+/// with a pause between reads, so the sender's writes block part way.
+const SLOW_READ: usize = 4 * 1024;
+const SLOW_PAUSE: Duration = Duration::from_millis(2);
+
+/// [`read_frames`], slowing down to `SLOW_READ` per `SLOW_PAUSE` after `slow_after`.
+async fn read_frames_paced<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    log: &Log,
+    connection: usize,
+    slow_after: Option<Instant>,
+) {
     let mut buffer = Vec::with_capacity(64 * 1024);
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        let read = match stream.read(&mut chunk).await {
+        let slow = slow_after.is_some_and(|after| Instant::now() >= after);
+        let want = if slow { SLOW_READ } else { chunk.len() };
+        let read = match stream.read(&mut chunk[..want]).await {
             Ok(0) | Err(_) => return,
             Ok(read) => read,
         };
@@ -154,6 +171,9 @@ pub(crate) async fn read_frames<S: AsyncRead + Unpin>(
             offset += 4 + length;
         }
         buffer.drain(..offset);
+        if slow {
+            tokio::time::sleep(SLOW_PAUSE).await;
+        }
     }
 }
 
@@ -163,12 +183,31 @@ pub(crate) async fn read_ws<S: AsyncRead + AsyncWrite + Unpin>(
     log: &Log,
     connection: usize,
 ) {
+    read_ws_paced(ws, log, connection, None).await
+}
+
+/// [`read_ws`], pausing `SLOW_PAUSE` after every few KiB after `slow_after`.
+async fn read_ws_paced<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    log: &Log,
+    connection: usize,
+    slow_after: Option<Instant>,
+) {
+    let mut since_pause = 0;
     while let Some(Ok(message)) = ws.next().await {
         if let tungstenite::Message::Binary(payload) = message {
+            since_pause += payload.len();
             log.record(connection, id_of(&payload));
+        }
+        if slow_after.is_some_and(|after| Instant::now() >= after) && since_pause >= SLOW_READ {
+            since_pause = 0;
+            tokio::time::sleep(SLOW_PAUSE).await;
         }
     }
 }
+
+/// The receive buffer of the TCP peers a [`Transport`] binds.
+const TCP_RECV_BUFFER: u32 = 64 * 1024;
 
 /// Where a test peer listens, and how the sink talks to it.
 #[derive(Debug, Clone)]
@@ -217,10 +256,16 @@ impl Transport {
                 Listener::Unix(UnixListener::bind(path).expect("bind the Unix socket"))
             }
             Transport::Tcp(address) | Transport::WebSocket(address) => {
-                // tokio sets SO_REUSEADDR, so the port can be taken again at once.
-                let listener = TcpListener::bind(address)
-                    .await
-                    .expect("bind the TCP address again");
+                // SO_REUSEADDR, so the port can be taken again at once; a
+                // small receive buffer, so a peer that stops reading soon
+                // blocks the sender's writes, as on a real network.
+                let socket = TcpSocket::new_v4().expect("a TCP socket");
+                socket.set_reuseaddr(true).expect("SO_REUSEADDR");
+                socket
+                    .set_recv_buffer_size(TCP_RECV_BUFFER)
+                    .expect("SO_RCVBUF");
+                socket.bind(*address).expect("bind the TCP address again");
+                let listener = socket.listen(64).expect("listen");
                 Listener::Tcp(listener, matches!(self, Transport::WebSocket(_)))
             }
         }
@@ -254,16 +299,43 @@ impl Listener {
     /// Accepts one connection and records what it receives until the sink
     /// closes it. Dropping the future drops the connection mid-stream.
     pub(crate) async fn serve_one(&self, log: &Log) {
+        self.serve(log, None).await
+    }
+
+    /// Accepts one connection and records what it receives: at full speed
+    /// for `read_for`, then slowly for `slow_for`, so that the sender is
+    /// blocked part way through a write; then drops the connection with what
+    /// it did not read: a peer dying under load.
+    pub(crate) async fn serve_then_drop(&self, log: &Log, read_for: Duration, slow_for: Duration) {
+        self.serve(log, Some((read_for, slow_for))).await
+    }
+
+    async fn serve(&self, log: &Log, cut: Option<(Duration, Duration)>) {
+        let (slow_after, end) = match cut {
+            Some((read_for, slow_for)) => {
+                let now = Instant::now();
+                (Some(now + read_for), Some(now + read_for + slow_for))
+            }
+            None => (None, None),
+        };
         match self {
             Listener::Unix(listener) => {
                 let (mut stream, _) = listener.accept().await.expect("accept");
                 let connection = log.open();
-                read_frames(&mut stream, log, connection).await;
+                until(
+                    end,
+                    read_frames_paced(&mut stream, log, connection, slow_after),
+                )
+                .await;
             }
             Listener::Tcp(listener, false) => {
                 let (mut stream, _) = listener.accept().await.expect("accept");
                 let connection = log.open();
-                read_frames(&mut stream, log, connection).await;
+                until(
+                    end,
+                    read_frames_paced(&mut stream, log, connection, slow_after),
+                )
+                .await;
             }
             Listener::Tcp(listener, true) => {
                 let (stream, _) = listener.accept().await.expect("accept");
@@ -271,9 +343,17 @@ impl Listener {
                     return;
                 };
                 let connection = log.open();
-                read_ws(&mut ws, log, connection).await;
+                until(end, read_ws_paced(&mut ws, log, connection, slow_after)).await;
             }
         }
+    }
+}
+
+/// Runs `reading` to its end, or until `end`.
+async fn until(end: Option<Instant>, reading: impl Future<Output = ()>) {
+    match end {
+        None => reading.await,
+        Some(end) => drop(tokio::time::timeout_at(end.into(), reading).await),
     }
 }
 
