@@ -718,6 +718,18 @@ fn zero_timeouts_are_rejected() {
                 "5:24: service `a`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is not a positive number of seconds; {help}"
             ),
         ),
+        (
+            &format!("{a}lazy.wait_timeout_secs = 1e-10\n"),
+            &format!(
+                "4:26: service `a`, key `lazy.wait_timeout_secs`: `lazy.wait_timeout_secs` is less than a nanosecond; {help}"
+            ),
+        ),
+        (
+            &format!("{a}lazy.wait_timeout_secs = 1e300\n"),
+            &format!(
+                "4:26: service `a`, key `lazy.wait_timeout_secs`: `lazy.wait_timeout_secs` is more seconds than a duration holds; {help}"
+            ),
+        ),
     ]);
 }
 

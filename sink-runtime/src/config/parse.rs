@@ -771,6 +771,9 @@ impl<'s> Reader<'s> {
             _ => {
                 let problem = if seconds == 0.0 {
                     "is 0".to_owned()
+                } else if seconds > 0.0 && seconds < 1.0 {
+                    // Rounds to a zero `Duration`.
+                    "is less than a nanosecond".to_owned()
                 } else if seconds > 0.0 {
                     "is more seconds than a duration holds".to_owned()
                 } else {
