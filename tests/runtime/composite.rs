@@ -321,3 +321,109 @@ async fn failover_stays_on_the_backup_and_returns_to_the_primary() {
         "from the switch on, everything went to the primary (returned by message {returned_at})"
     );
 }
+
+/// With the default probe interval (500 ms), a failing primary is probed
+/// about twice a second, not on every message: a silent primary (every
+/// WebSocket handshake times out) counts the probes as TCP accepts.
+#[tokio::test]
+async fn failover_probes_a_failed_target_at_the_default_interval() {
+    let (listener, address) = crate::support::bind_tcp().await;
+    let silent = crate::support::SilentPeer::start(listener);
+    let dir = SocketDir::new();
+    let (backup_listener, backup_path) = dir.bind("backup");
+    let backup = Peer::length_prefixed(backup_listener);
+    let failover = CompositeSink::new(
+        "fo",
+        CompositePattern::Failover,
+        vec![
+            Arc::new(EndpointSink::direct(
+                "primary",
+                LeafConfig::new(crate::support::ws_endpoint(address)).retry(
+                    sinks::config::RetryPolicy::default()
+                        .max_retries(0)
+                        .connect_timeout(Duration::from_millis(100))
+                        .wait_timeout(Duration::from_secs(2)),
+                ),
+            )),
+            relay("backup", backup_path),
+        ],
+    );
+    assert_eq!(
+        CompositeSink::DEFAULT_PROBE_INTERVAL,
+        Duration::from_millis(500)
+    );
+    let started = tokio::time::Instant::now();
+    let mut sent = 0;
+    while started.elapsed() < Duration::from_millis(1300) {
+        bounded("send", failover.send(numbered(sent, 64)))
+            .await
+            .expect("the backup takes it");
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        ids_of(&backup.recording().wait_for_frames(sent as usize).await),
+        (0..sent).collect::<Vec<_>>()
+    );
+    // The first send's attempt, then a probe at most every 500 ms.
+    let attempts = silent.accepted_at().len();
+    assert!(
+        (2..=5).contains(&attempts),
+        "{attempts} connects to the failed primary in 1.3 s of sends every 10 ms"
+    );
+}
+
+/// The primary's peer dies for good while the failover is on it: messages
+/// go on to the backup once the primary gives up, and what the primary had
+/// accepted meanwhile is counted failed and reported by `flush`: nothing is
+/// lost silently.
+#[tokio::test]
+async fn failover_accounts_for_every_message_when_the_primary_dies() {
+    let dir = SocketDir::new();
+    let (primary_listener, primary_path) = dir.bind("primary");
+    let (backup_listener, backup_path) = dir.bind("backup");
+    let primary_peer = Peer::length_prefixed(primary_listener);
+    let backup = Peer::length_prefixed(backup_listener);
+    let primary = relay("primary", primary_path);
+    let failover = CompositeSink::new(
+        "fo",
+        CompositePattern::Failover,
+        vec![Arc::clone(&primary), relay("backup", backup_path)],
+    );
+    for id in 0..5 {
+        bounded("send", failover.send(numbered(id, 64)))
+            .await
+            .expect("send");
+    }
+    primary_peer.recording().wait_for_frames(5).await;
+    let on_primary = primary_peer.shutdown().await;
+    eventually("the primary notices", || {
+        primary.state() != ConnectionState::Connected
+    })
+    .await;
+    for id in 5..30 {
+        bounded("send", failover.send(numbered(id, 64)))
+            .await
+            .expect("send");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let flush = bounded("flush", failover.flush()).await;
+    let failed = primary.metadata().messages_failed;
+    let on_backup = ids_of(&backup.recording().frames());
+    println!(
+        "primary failed {failed}, backup got {} ({:?}), flush {flush:?}",
+        on_backup.len(),
+        on_backup.first()
+    );
+    assert_eq!(ids_of(&on_primary.frames()), (0..5).collect::<Vec<_>>());
+    assert_eq!(
+        5 + failed + on_backup.len() as u64,
+        30,
+        "every message was received or counted failed"
+    );
+    assert!(!on_backup.is_empty(), "the failover moved to the backup");
+    if failed > 0 {
+        let error = flush.expect_err("flush reports the primary's failures");
+        assert_eq!(error.failed_targets(), ["primary"]);
+    }
+}
