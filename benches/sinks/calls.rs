@@ -26,7 +26,21 @@ pub enum Call {
 
 /// Nanoseconds per call (median of runs), and the allocations made during
 /// every timed batch of every run with the number of calls they made.
-pub fn measure_call(settings: &Settings, runtime: &Runtime, call: Call) -> (Measured, u64, u64) {
+/// Whether the timed sends spend tokio's cooperative budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Budget {
+    /// As in any task: every 128th send yields once.
+    Tokio,
+    /// Inside `tokio::task::unconstrained`: no send yields.
+    Unconstrained,
+}
+
+pub fn measure_call(
+    settings: &Settings,
+    runtime: &Runtime,
+    call: Call,
+    budget: Budget,
+) -> (Measured, u64, u64) {
     let runs = settings.runs as u64 + 1;
     // Two untimed batches first grow the queue's deques to their steady size.
     let frames = (runs * BATCHES + 2) * BATCH;
@@ -45,9 +59,11 @@ pub fn measure_call(settings: &Settings, runtime: &Runtime, call: Call) -> (Meas
     runtime.block_on(async {
         sink.connect().await.expect("connect");
         for _ in 0..2 {
+            // try_send never yields, so the writer takes each batch whole and
+            // both of the deques it swaps grow to a batch.
             for _ in 0..BATCH {
                 let message = Message::new(Bytes::from_static(PAYLOAD_64.body));
-                sink.send(message).await.expect("send");
+                sink.try_send(message).expect("try_send");
             }
             sink.flush().await.expect("flush");
         }
@@ -64,6 +80,11 @@ pub fn measure_call(settings: &Settings, runtime: &Runtime, call: Call) -> (Meas
                     let message = Message::new(Bytes::from_static(PAYLOAD_64.body));
                     match call {
                         Call::TrySend => sink.try_send(message).expect("try_send"),
+                        Call::Send if budget == Budget::Unconstrained => {
+                            tokio::task::unconstrained(sink.send(message))
+                                .await
+                                .expect("send")
+                        }
                         Call::Send => sink.send(message).await.expect("send"),
                     }
                 }

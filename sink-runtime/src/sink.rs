@@ -12,7 +12,12 @@ use crate::{Message, SinkError};
 /// Usable as `Arc<dyn MessageSink>`. The async methods return a
 /// [`SinkFuture`], which is ready at once when the call needs no waiting (a
 /// send into a connected sink with room in its queue), so the common path
-/// allocates nothing; it boxes only when it must wait.
+/// allocates nothing; it boxes only when it must wait. Like tokio's own
+/// channels, a ready future spends a unit of the task's cooperative budget
+/// and, once the budget is spent, yields once before completing, so a task
+/// sending in a tight loop lets the sink's writer and other tasks run. A send
+/// with room queues its message when `send` is called: dropping that future
+/// unawaited does not take the message back.
 pub trait MessageSink: Send + Sync + fmt::Debug {
     /// Queues `message`, connecting first if the sink is not connected, and
     /// waiting for room if the queue is full (backpressure). `Ok` means the
@@ -93,7 +98,8 @@ pub enum ConnectionState {
 }
 
 /// The future of a [`MessageSink`] method: ready at once when no waiting is
-/// needed, boxed otherwise.
+/// needed (after a yield when the task's tokio budget is spent), boxed
+/// otherwise.
 #[must_use = "futures do nothing unless awaited"]
 pub struct SinkFuture<'a, T> {
     inner: Inner<'a, T>,
@@ -138,6 +144,15 @@ impl<T> Future for SinkFuture<'_, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         match &mut self.get_mut().inner {
             Inner::Ready(value) => {
+                // Spend a unit of tokio's cooperative budget, as tokio's own
+                // channels do: a producer sending in a tight loop into a sink
+                // with room never waits, and without this it would keep its
+                // worker until the queue filled, starving the sink's writer
+                // task queued behind it (half the throughput with 4 producers
+                // on 2 workers). The message is already queued: yielding here
+                // only delays the report.
+                let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+                coop.made_progress();
                 Poll::Ready(value.take().expect("SinkFuture polled after completion"))
             }
             Inner::Waiting(future) => future.as_mut().poll(cx),

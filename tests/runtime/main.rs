@@ -11,6 +11,7 @@ mod support;
 mod backpressure;
 mod composite;
 mod factory;
+mod fairness;
 mod lazy_connect;
 mod reconnect;
 mod retry;
