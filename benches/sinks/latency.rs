@@ -29,7 +29,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn of(mut nanos: Vec<u64>) -> Percentiles {
+    pub fn of(mut nanos: Vec<u64>) -> Percentiles {
         nanos.sort_unstable();
         let at = |per_mille: usize| {
             let index = (nanos.len() * per_mille / 1000).min(nanos.len() - 1);
@@ -59,14 +59,15 @@ pub enum Sender {
     RawWriteAll,
 }
 
-/// Runs `samples` messages through `sender` on `runtime`; the receiver
-/// thread is pinned to `pin_receiver` when given.
+/// Runs `samples` messages through `sender` on `runtime` and returns their
+/// send → received times in nanoseconds; the receiver thread is pinned to
+/// `pin_receiver` when given.
 pub fn run(
     runtime: &Runtime,
     sender: Sender,
     samples: usize,
     pin_receiver: Option<usize>,
-) -> Percentiles {
+) -> Vec<u64> {
     let total = samples + WARM_UP;
     let path = unique_socket_path();
     let listener = UnixListener::bind(&path).expect("bind a Unix socket");
@@ -111,5 +112,5 @@ pub fn run(
     });
     let latencies = receiver.join().expect("the receiver panicked");
     assert_eq!(latencies.len(), total, "every latency sample arrived");
-    Percentiles::of(latencies[WARM_UP..].to_vec())
+    latencies[WARM_UP..].to_vec()
 }

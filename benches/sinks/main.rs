@@ -24,7 +24,7 @@ use tokio::runtime::{Builder, Runtime};
 
 use crate::calls::{Budget, Call};
 use crate::harness::{Goal, Row, Settings, announce, count, measure, rate};
-use crate::latency::Sender;
+use crate::latency::{Percentiles, Sender};
 use crate::peers::Transport;
 use crate::throughput::{Baseline, PAYLOAD_64, PAYLOAD_512};
 
@@ -363,10 +363,21 @@ fn call_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row))
 fn latency_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row)) {
     eprintln!("latency:");
     let samples = if settings.quick { 500 } else { 5_000 };
+    // Alternating rounds, samples pooled per sender: the machine's load
+    // drifts over seconds, and one long run each would compare two moments.
+    const ROUNDS: usize = 5;
     let pair = |runtime: &Runtime, pin: Option<usize>| {
-        let ours = latency::run(runtime, Sender::Sink, samples, pin);
-        let raw = latency::run(runtime, Sender::RawWriteAll, samples, pin);
-        (ours, raw)
+        let (mut ours, mut raw) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            ours.extend(latency::run(runtime, Sender::Sink, samples / ROUNDS, pin));
+            raw.extend(latency::run(
+                runtime,
+                Sender::RawWriteAll,
+                samples / ROUNDS,
+                pin,
+            ));
+        }
+        (Percentiles::of(ours), Percentiles::of(raw))
     };
     let unpinned = pair(runtime, None);
     // Sender, writer and receiver all on CPU 0: no cross-CPU wakeup, so the

@@ -11,6 +11,8 @@ use tokio::time::Instant;
 
 use crate::config::{LeafConfig, ServiceConfig, ServiceKind};
 use crate::queue::{GaveUp, Link, Queue, Shared};
+use crate::transport::frame_len;
+use crate::write_through::{self, WriteThrough};
 use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMetadata, writer};
 
 /// A sink for one endpoint (`type = "relay"` or `"direct"`).
@@ -23,6 +25,9 @@ use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMe
 /// A send on a connected sink appends the payload to the queue under a short
 /// lock and returns at once: no allocation, no syscall, no channel hop. The
 /// writer takes the whole queue in one step and writes it in large chunks.
+/// The exception is the first send into an idle Unix or TCP sink, which
+/// writes its frame to the socket itself (one non-blocking syscall) rather
+/// than wait for the writer task to be scheduled.
 /// Dropping the sink lets the writer finish what is queued, then close.
 pub struct EndpointSink {
     shared: Arc<Shared>,
@@ -85,11 +90,23 @@ impl EndpointSink {
         Ok(())
     }
 
-    /// Appends to the queue; the caller has checked for room. Returns whether
-    /// the writer must be woken, which the caller does after unlocking.
-    fn push(queue: &mut Queue, payload: Bytes) -> bool {
-        queue.pending.push_back(payload);
+    /// Accepts `payload`; the caller has checked for room. On an idle sink the
+    /// frame is written through to the socket (see `write_through`), else
+    /// queued for the writer. Returns whether the writer must be woken, which
+    /// the caller does after unlocking.
+    fn push(&self, queue: &mut Queue, payload: Bytes) -> bool {
+        let framing = self.shared.config.framing;
         queue.accepted += 1;
+        match write_through::attempt(queue, framing, &payload) {
+            WriteThrough::Written => {
+                queue.sent += 1;
+                queue.bytes_sent += frame_len(framing, &payload) as u64;
+                return false;
+            }
+            WriteThrough::Partial(written) => queue.front_written = written,
+            WriteThrough::Queue => {}
+        }
+        queue.pending.push_back(payload);
         mem_take_flag(&mut queue.writer_parked)
     }
 
@@ -218,7 +235,7 @@ impl EndpointSink {
                     let payload = payload
                         .take()
                         .expect("the payload is pushed once, then the wait ends");
-                    Self::push(queue, payload);
+                    sink.push(queue, payload);
                     Some(Ok(()))
                 }
                 _ => None,
@@ -255,7 +272,7 @@ impl MessageSink for EndpointSink {
                 drop(queue);
                 return SinkFuture::waiting(self.send_waiting(payload, failures_before));
             }
-            Self::push(&mut queue, payload)
+            self.push(&mut queue, payload)
         };
         self.wake_writer(wake);
         SinkFuture::ready(Ok(()))
@@ -280,7 +297,7 @@ impl MessageSink for EndpointSink {
             if queue.link == Link::Idle {
                 self.start_writer(&mut queue, "try_send")?;
             }
-            Self::push(&mut queue, payload)
+            self.push(&mut queue, payload)
         };
         self.wake_writer(wake);
         Ok(())

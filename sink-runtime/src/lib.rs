@@ -46,6 +46,8 @@ mod sink;
 #[cfg(feature = "runtime")]
 mod transport;
 #[cfg(feature = "runtime")]
+mod write_through;
+#[cfg(feature = "runtime")]
 mod writer;
 
 #[doc(hidden)]

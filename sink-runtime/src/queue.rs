@@ -7,6 +7,7 @@
 //! lock round trip and no allocation once the deques have grown.
 
 use std::collections::VecDeque;
+use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
@@ -14,6 +15,7 @@ use tokio::sync::Notify;
 
 use crate::ConnectionState;
 use crate::config::LeafConfig;
+use crate::transport::SharedStream;
 
 /// Where the writer task, and so the connection, stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,17 @@ pub(crate) struct Queue {
     pub(crate) failures: u64,
     /// The writer is parked waiting for work and must be woken by the next push.
     pub(crate) writer_parked: bool,
+    /// While the writer is parked on a Unix or TCP connection: that stream,
+    /// for a send into an idle sink to write through (see `write_through`).
+    /// The writer clears it whenever it leaves its parked state.
+    pub(crate) parked_stream: Option<SharedStream>,
+    /// When the writer parked, or a sender last wrote through since: how long
+    /// the sink has been idle.
+    pub(crate) idle_since: Option<Instant>,
+    /// Bytes of the first pending message's frame that a write-through already
+    /// put on the current connection; the writer writes the rest. Reset when
+    /// that connection is lost, so the message is written whole on the next.
+    pub(crate) front_written: usize,
     /// `disconnect` or the owner's drop asked the writer to drain and stop.
     pub(crate) closing: bool,
     /// The handle was dropped: the writer drains and ends, nothing restarts it.
@@ -121,6 +134,9 @@ impl Shared {
                 failed: false,
                 failures: 0,
                 writer_parked: false,
+                parked_stream: None,
+                idle_since: None,
+                front_written: 0,
                 closing: false,
                 dropped: false,
                 accepted: 0,

@@ -11,6 +11,7 @@
 use std::collections::VecDeque;
 use std::mem;
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 
@@ -30,22 +31,28 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     loop {
         let next = {
             let mut queue = shared.lock();
+            // Out of the parked state senders write through no more.
+            queue.parked_stream = None;
             if !queue.pending.is_empty() {
                 mem::swap(&mut queue.pending, &mut batch);
-                Next::Write
+                Next::Write {
+                    skip: mem::take(&mut queue.front_written),
+                }
             } else if queue.closing {
                 Next::Close
             } else {
                 queue.writer_parked = true;
+                queue.parked_stream = connection.shared_stream();
+                queue.idle_since = Some(Instant::now());
                 Next::Park
             }
         };
         match next {
-            Next::Write => {
+            Next::Write { skip } => {
                 // Room was made for senders waiting on a full queue.
                 shared.changed.notify_waiters();
                 let outcome = connection
-                    .write_batch(&batch, shared.config.framing, &mut out)
+                    .write_batch(&batch, shared.config.framing, skip, &mut out)
                     .await;
                 let failure = {
                     let mut queue = shared.lock();
@@ -83,7 +90,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     reason = connection.closed() => Some(reason),
                 };
                 if let Some(reason) = lost {
-                    shared.lock().writer_parked = false;
+                    {
+                        let mut queue = shared.lock();
+                        queue.writer_parked = false;
+                        queue.parked_stream = None;
+                        // A frame a sender began on the lost connection is
+                        // written whole on the next.
+                        queue.front_written = 0;
+                    }
                     drop(connection);
                     match reconnect(&shared, &mut connector, reason).await {
                         Some(fresh) => connection = fresh,
@@ -127,7 +141,11 @@ impl Drop for AbandonGuard {
 }
 
 enum Next {
-    Write,
+    /// Write the swapped-out batch; `skip` bytes of its first frame are
+    /// already on the connection.
+    Write {
+        skip: usize,
+    },
     Park,
     Close,
 }
@@ -202,6 +220,8 @@ fn give_up(shared: &Shared, gave_up: GaveUp) {
         queue.failures += 1;
         queue.closing = queue.dropped;
         queue.writer_parked = false;
+        queue.parked_stream = None;
+        queue.front_written = 0;
         queue.gave_up = Some(gave_up);
     }
     shared.changed.notify_waiters();

@@ -17,3 +17,4 @@ mod reconnect;
 mod retry;
 mod tls;
 mod wire_format;
+mod write_through;

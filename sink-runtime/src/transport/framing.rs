@@ -16,15 +16,20 @@ pub(crate) fn frame_len(framing: Framing, payload: &Bytes) -> usize {
     }
 }
 
-/// Appends the frame of `payload` to `out`. The caller has checked that the
-/// length fits the prefix (`max_message_bytes` is at most `u32::MAX`).
+/// Appends the frame of `payload` to `out`.
 pub(crate) fn encode(framing: Framing, payload: &Bytes, out: &mut Vec<u8>) {
     if framing == Framing::LengthPrefixed {
-        let length =
-            u32::try_from(payload.len()).expect("send rejects payloads over u32::MAX bytes");
-        out.extend_from_slice(&length.to_le_bytes());
+        out.extend_from_slice(&length_prefix(payload));
     }
     out.extend_from_slice(payload);
+}
+
+/// The `length_prefixed` header of `payload`. The caller has checked that the
+/// length fits (`max_message_bytes` is at most `u32::MAX`).
+pub(crate) fn length_prefix(payload: &Bytes) -> [u8; 4] {
+    u32::try_from(payload.len())
+        .expect("send rejects payloads over u32::MAX bytes")
+        .to_le_bytes()
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! One open connection to an endpoint, whatever its transport.
 
 mod framing;
+mod stream;
 mod tls;
 mod websocket;
 
@@ -10,13 +11,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use rustls::ClientConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio_tungstenite::tungstenite;
 
 use crate::config::{Endpoint, Framing, LeafConfig};
 
 pub(crate) use framing::{encode, frame_len};
+pub(crate) use stream::SharedStream;
 pub(crate) use tls::client_config;
 
 /// How many bytes the writer gathers before one write call. Large enough that
@@ -27,8 +28,8 @@ const WRITE_CHUNK: usize = 256 * 1024;
 /// calls are direct.
 #[derive(Debug)]
 pub(crate) enum Connection {
-    Unix(UnixStream),
-    Tcp(TcpStream),
+    /// Unix or TCP: shared with senders that write through (see `write_through`).
+    Stream(SharedStream),
     WebSocket(Box<websocket::WsStream>),
 }
 
@@ -56,7 +57,7 @@ impl Connection {
         match &config.endpoint {
             Endpoint::Unix(path) => UnixStream::connect(path)
                 .await
-                .map(Connection::Unix)
+                .map(|stream| Connection::Stream(SharedStream::Unix(Arc::new(stream))))
                 .map_err(|error| error.to_string()),
             Endpoint::Tcp { host, port } => {
                 let stream = TcpStream::connect((host.as_str(), *port))
@@ -67,7 +68,7 @@ impl Connection {
                 stream
                     .set_nodelay(true)
                     .map_err(|error| error.to_string())?;
-                Ok(Connection::Tcp(stream))
+                Ok(Connection::Stream(SharedStream::Tcp(Arc::new(stream))))
             }
             Endpoint::WebSocket(ws) => websocket::connect(ws, tls)
                 .await
@@ -75,16 +76,27 @@ impl Connection {
         }
     }
 
-    /// Writes `batch` in order, in chunks of about `WRITE_CHUNK` bytes.
+    /// The stream senders may write through while the writer is parked;
+    /// `None` for WebSocket, whose frames only the writer's codec may write.
+    pub(crate) fn shared_stream(&self) -> Option<SharedStream> {
+        match self {
+            Connection::Stream(stream) => Some(stream.clone()),
+            Connection::WebSocket(_) => None,
+        }
+    }
+
+    /// Writes `batch` in order, in chunks of about `WRITE_CHUNK` bytes. The
+    /// first `skip` bytes of the first frame are already on this connection
+    /// (a sender's write-through that the socket took only part of).
     pub(crate) async fn write_batch(
         &mut self,
         batch: &VecDeque<Bytes>,
         framing: Framing,
+        skip: usize,
         out: &mut Vec<u8>,
     ) -> BatchOutcome {
         match self {
-            Connection::Unix(stream) => write_stream(stream, batch, framing, out).await,
-            Connection::Tcp(stream) => write_stream(stream, batch, framing, out).await,
+            Connection::Stream(stream) => write_stream(stream, batch, framing, skip, out).await,
             Connection::WebSocket(stream) => write_websocket(stream, batch).await,
         }
     }
@@ -94,8 +106,7 @@ impl Connection {
     /// Cancel safe, so the idle writer can race it against new work.
     pub(crate) async fn closed(&mut self) -> String {
         match self {
-            Connection::Unix(stream) => read_until_closed(stream).await,
-            Connection::Tcp(stream) => read_until_closed(stream).await,
+            Connection::Stream(stream) => stream.closed().await,
             Connection::WebSocket(stream) => loop {
                 match stream.next().await {
                     None => return "the peer closed the connection".to_owned(),
@@ -122,31 +133,20 @@ impl Connection {
     }
 
     /// Closes the connection politely (WebSocket close frame, stream shutdown).
-    pub(crate) async fn shutdown(&mut self) {
-        // The connection is going away either way; a failed goodbye changes nothing.
+    pub(crate) async fn shutdown(self) {
         match self {
-            Connection::Unix(stream) => drop(stream.shutdown().await),
-            Connection::Tcp(stream) => drop(stream.shutdown().await),
-            Connection::WebSocket(stream) => drop(stream.close(None).await),
+            Connection::Stream(stream) => stream.shutdown().await,
+            // The connection is going away either way; a failed goodbye changes nothing.
+            Connection::WebSocket(mut stream) => drop(stream.close(None).await),
         }
     }
 }
 
-async fn read_until_closed<S: AsyncRead + Unpin>(stream: &mut S) -> String {
-    let mut scratch = [0u8; 1024];
-    loop {
-        match stream.read(&mut scratch).await {
-            Ok(0) => return "the peer closed the connection".to_owned(),
-            Ok(_) => {}
-            Err(error) => return error.to_string(),
-        }
-    }
-}
-
-async fn write_stream<S: AsyncWrite + Unpin>(
-    stream: &mut S,
+async fn write_stream(
+    stream: &SharedStream,
     batch: &VecDeque<Bytes>,
     framing: Framing,
+    mut skip: usize,
     out: &mut Vec<u8>,
 ) -> BatchOutcome {
     let mut outcome = BatchOutcome::default();
@@ -160,7 +160,8 @@ async fn write_stream<S: AsyncWrite + Unpin>(
             encode(framing, &batch[next], out);
             next += 1;
         }
-        let mut written = 0;
+        // Only the first chunk holds the first frame.
+        let mut written = std::mem::take(&mut skip);
         while written < out.len() {
             let result = stream.write(&out[written..]).await;
             match result {
