@@ -94,17 +94,21 @@ impl EndpointSink {
     /// frame is written through to the socket (see `write_through`), else
     /// queued for the writer. Returns whether the writer must be woken, which
     /// the caller does after unlocking.
+    #[inline]
     fn push(&self, queue: &mut Queue, payload: Bytes) -> bool {
-        let framing = self.shared.config.framing;
         queue.accepted += 1;
-        match write_through::attempt(queue, framing, &payload) {
-            WriteThrough::Written => {
-                queue.sent += 1;
-                queue.bytes_sent += frame_len(framing, &payload) as u64;
-                return false;
+        // The test a busy sink pays: the writer is awake or work is queued.
+        if queue.writer_parked && queue.pending.is_empty() {
+            let framing = self.shared.config.framing;
+            match write_through::attempt(queue, framing, &payload) {
+                WriteThrough::Written => {
+                    queue.sent += 1;
+                    queue.bytes_sent += frame_len(framing, &payload) as u64;
+                    return false;
+                }
+                WriteThrough::Partial(written) => queue.front_written = written,
+                WriteThrough::Queue => {}
             }
-            WriteThrough::Partial(written) => queue.front_written = written,
-            WriteThrough::Queue => {}
         }
         queue.pending.push_back(payload);
         mem_take_flag(&mut queue.writer_parked)

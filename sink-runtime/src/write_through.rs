@@ -41,11 +41,11 @@ pub(crate) enum WriteThrough {
 }
 
 /// Writes `payload`'s frame straight to the parked writer's socket if the
-/// sink is idle. Runs under the queue lock.
+/// sink is idle. Runs under the queue lock; the caller has seen the writer
+/// parked and nothing queued. Kept out of line: the busy path never calls it.
+#[inline(never)]
 pub(crate) fn attempt(queue: &mut Queue, framing: Framing, payload: &Bytes) -> WriteThrough {
-    if !queue.writer_parked || !queue.pending.is_empty() {
-        return WriteThrough::Queue;
-    }
+    debug_assert!(queue.writer_parked && queue.pending.is_empty());
     let (Some(stream), Some(idle_since)) = (&queue.parked_stream, queue.idle_since) else {
         return WriteThrough::Queue;
     };
