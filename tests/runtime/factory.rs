@@ -1,5 +1,7 @@
 //! `SinkFactory` from config text: sink types, caching by name, composites
-//! built over the very sinks of their target services.
+//! built over the very sinks of their target services. The first three are
+//! the seed's own factory tests (SINK-003, "Testing Requirements"), under
+//! their names, filled in against real peers.
 
 use std::sync::Arc;
 
@@ -39,8 +41,9 @@ targets = ["test_relay", "test_direct"]
     )
 }
 
+/// A relay service is a relay sink that delivers length-prefixed frames.
 #[tokio::test]
-async fn relay_service_is_a_relay_sink_that_delivers_frames() {
+async fn test_factory_creates_relay_sink() {
     let dir = SocketDir::new();
     let (factory, relay_peer, _) = topology(&dir).await;
     let sink = factory
@@ -69,8 +72,9 @@ async fn relay_service_is_a_relay_sink_that_delivers_frames() {
     assert_eq!(length_prefixed(&frames), length_prefixed(&payloads));
 }
 
+/// The same name gives the same `Arc`; an undefined name is an error naming it.
 #[tokio::test]
-async fn create_sink_caches_by_name() {
+async fn test_factory_caches_sinks() {
     let dir = SocketDir::new();
     let (factory, _, _) = topology(&dir).await;
     let first = factory
@@ -100,8 +104,9 @@ async fn create_sink_caches_by_name() {
     assert!(error.to_string().contains("test_relya"), "{error}");
 }
 
+/// A fanout from the config sends every message to all its targets.
 #[tokio::test]
-async fn composite_fanout_from_config_sends_to_all_targets() {
+async fn test_composite_fanout() {
     let dir = SocketDir::new();
     let (factory, relay_peer, tcp_peer) = topology(&dir).await;
     let broadcast = factory.create_sink("broadcast").await.expect("create_sink");
