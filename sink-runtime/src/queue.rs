@@ -49,6 +49,8 @@ pub(crate) struct Queue {
     /// When the writer parked, or a sender last wrote through since: how long
     /// the sink has been idle.
     pub(crate) idle_since: Option<Instant>,
+    /// Chances to write through to pass up, counted down (see `write_through`).
+    pub(crate) write_through_skips: u32,
     /// Bytes of the first pending message's frame that a write-through already
     /// put on the current connection; the writer writes the rest. Reset when
     /// that connection is lost, so the message is written whole on the next.
@@ -136,6 +138,7 @@ impl Shared {
                 writer_parked: false,
                 parked_stream: None,
                 idle_since: None,
+                write_through_skips: 0,
                 front_written: 0,
                 closing: false,
                 dropped: false,

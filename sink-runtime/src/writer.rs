@@ -29,6 +29,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut batch: VecDeque<Bytes> = VecDeque::new();
     let mut out: Vec<u8> = Vec::new();
     loop {
+        // Read before locking: senders wait on the lock, not on the clock.
+        let now = Instant::now();
         let next = {
             let mut queue = shared.lock();
             // Out of the parked state senders write through no more.
@@ -43,7 +45,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             } else {
                 queue.writer_parked = true;
                 queue.parked_stream = connection.shared_stream();
-                queue.idle_since = Some(Instant::now());
+                queue.idle_since = Some(now);
                 Next::Park
             }
         };
