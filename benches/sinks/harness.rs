@@ -57,16 +57,42 @@ impl Measured {
     }
 }
 
+impl Measured {
+    fn of(mut values: Vec<f64>) -> Measured {
+        values.sort_by(f64::total_cmp);
+        Measured {
+            median: values[values.len() / 2],
+            min: values[0],
+            max: values[values.len() - 1],
+        }
+    }
+}
+
 /// Runs `run` once to warm up, then `settings.runs` times, and takes the median.
 pub fn measure(settings: &Settings, mut run: impl FnMut() -> f64) -> Measured {
     run();
-    let mut values: Vec<f64> = (0..settings.runs).map(|_| run()).collect();
-    values.sort_by(f64::total_cmp);
-    Measured {
-        median: values[values.len() / 2],
-        min: values[0],
-        max: values[values.len() - 1],
+    Measured::of((0..settings.runs).map(|_| run()).collect())
+}
+
+/// Figures to compare with each other: each runs once to warm up, then
+/// `settings.runs` rounds in which every one runs once in turn, and each
+/// gets the median of its runs. Interleaved rather than one figure after the
+/// other, so that load drifting on a shared machine over the seconds of a
+/// section weighs on every figure alike.
+pub fn measure_side_by_side(
+    settings: &Settings,
+    runs: &mut [&mut dyn FnMut() -> f64],
+) -> Vec<Measured> {
+    for run in runs.iter_mut() {
+        run();
     }
+    let mut values = vec![Vec::with_capacity(settings.runs); runs.len()];
+    for _ in 0..settings.runs {
+        for (run, values) in runs.iter_mut().zip(&mut values) {
+            values.push(run());
+        }
+    }
+    values.into_iter().map(Measured::of).collect()
 }
 
 /// Whether a higher or a lower figure is better, for the ratio's target.

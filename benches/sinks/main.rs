@@ -23,7 +23,7 @@ mod throughput;
 use tokio::runtime::{Builder, Runtime};
 
 use crate::calls::{Budget, Call};
-use crate::harness::{Goal, Row, Settings, announce, count, measure, rate};
+use crate::harness::{Goal, Row, Settings, announce, count, measure, measure_side_by_side, rate};
 use crate::latency::{Percentiles, Sender};
 use crate::peers::Transport;
 use crate::throughput::{Baseline, PAYLOAD_64, PAYLOAD_512};
@@ -141,14 +141,30 @@ fn throughput_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut
             });
             let size = payload.len();
             let mut costs = Vec::new();
-            let ours = measure(settings, || {
+            let per_message_count = settings.count(50_000);
+            let mut ours_run = || {
                 let (rate, cost) = throughput::sink_run(runtime, transport, payload, messages);
                 costs.push(cost);
                 rate
-            });
-            let raw = measure(settings, || {
-                throughput::baseline_run(runtime, transport, Baseline::Raw, payload, messages)
-            });
+            };
+            let mut raw_run =
+                || throughput::baseline_run(runtime, transport, Baseline::Raw, payload, messages);
+            let mut seed_run = || {
+                throughput::baseline_run(
+                    runtime,
+                    transport,
+                    Baseline::PerMessage,
+                    payload,
+                    per_message_count,
+                )
+            };
+            // WebSocket has no per-message baseline: the raw one already flushes once.
+            let measured = if transport == Transport::WebSocket {
+                measure_side_by_side(settings, &mut [&mut ours_run, &mut raw_run])
+            } else {
+                measure_side_by_side(settings, &mut [&mut ours_run, &mut raw_run, &mut seed_run])
+            };
+            let (ours, raw) = (measured[0], measured[1]);
             let raw_name = match transport {
                 Transport::WebSocket => "tokio-tungstenite feed + flush",
                 _ => "raw: 64 KiB BufWriter",
@@ -162,17 +178,7 @@ fn throughput_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut
                 (raw.median, format!("{}: {}", raw_name, rate(&raw, size))),
                 Goal::AtLeast(raw_target),
             ));
-            if transport != Transport::WebSocket {
-                let per_message_count = settings.count(50_000);
-                let seed = measure(settings, || {
-                    throughput::baseline_run(
-                        runtime,
-                        transport,
-                        Baseline::PerMessage,
-                        payload,
-                        per_message_count,
-                    )
-                });
+            if let Some(&seed) = measured.get(2) {
                 push(Row::ratio(
                     format!(
                         "{}, {size} B: throughput vs per-message write+flush",
@@ -212,13 +218,22 @@ fn fanout_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row
     eprintln!("fanout:");
     let messages = settings.count(600_000);
     let payload = fanout::heap_payload(PAYLOAD_64);
-    let mut single = None;
-    for targets in [1usize, 2, 4, 8] {
-        let per_target = measure(settings, || {
-            fanout::run(runtime, targets, &payload, PAYLOAD_64.last, messages).0
-        });
+    const TARGETS: [usize; 4] = [1, 2, 4, 8];
+    let mut runs: Vec<_> = TARGETS
+        .iter()
+        .map(|&targets| {
+            let payload = &payload;
+            move || fanout::run(runtime, targets, payload, PAYLOAD_64.last, messages).0
+        })
+        .collect();
+    let mut runs: Vec<&mut dyn FnMut() -> f64> = runs
+        .iter_mut()
+        .map(|run| run as &mut dyn FnMut() -> f64)
+        .collect();
+    let measured = measure_side_by_side(settings, &mut runs);
+    let single_rate = measured[0].median;
+    for (targets, per_target) in TARGETS.into_iter().zip(measured) {
         let total = per_target.median * targets as f64;
-        let single_rate = *single.get_or_insert(per_target.median);
         push(Row::ratio(
             format!("fanout to {targets} relay(s), 64 B: delivered, all targets together"),
             (
@@ -279,12 +294,18 @@ fn copy_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row))
 fn producer_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row)) {
     eprintln!("many producers:");
     let messages = settings.count(2_000_000);
-    let mut single = None;
-    for producers in [1u64, 4, 16] {
-        let total = measure(settings, || {
-            producers::run(runtime, producers, PAYLOAD_64, messages)
-        });
-        let single_rate = *single.get_or_insert(total.median);
+    const PRODUCERS: [u64; 3] = [1, 4, 16];
+    let mut runs: Vec<_> = PRODUCERS
+        .iter()
+        .map(|&producers| move || producers::run(runtime, producers, PAYLOAD_64, messages))
+        .collect();
+    let mut runs: Vec<&mut dyn FnMut() -> f64> = runs
+        .iter_mut()
+        .map(|run| run as &mut dyn FnMut() -> f64)
+        .collect();
+    let measured = measure_side_by_side(settings, &mut runs);
+    let single_rate = measured[0].median;
+    for (producers, total) in PRODUCERS.into_iter().zip(measured) {
         push(Row::ratio(
             format!("{producers} producer task(s), one relay sink, 64 B: total rate"),
             (total.median, rate(&total, PAYLOAD_64.len())),
