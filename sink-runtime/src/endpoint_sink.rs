@@ -11,8 +11,7 @@ use tokio::time::Instant;
 
 use crate::config::{LeafConfig, ServiceConfig, ServiceKind};
 use crate::queue::{GaveUp, Link, Queue, Shared};
-use crate::transport::frame_len;
-use crate::write_through::{self, WriteThrough};
+use crate::write_through;
 use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMetadata, writer};
 
 /// A sink for one endpoint (`type = "relay"` or `"direct"`).
@@ -97,18 +96,10 @@ impl EndpointSink {
     #[inline]
     fn push(&self, queue: &mut Queue, payload: Bytes) -> bool {
         queue.accepted += 1;
-        // The test a busy sink pays: the writer is awake or work is queued.
-        if queue.writer_parked && queue.pending.is_empty() {
-            let framing = self.shared.config.framing;
-            match write_through::attempt(queue, framing, &payload) {
-                WriteThrough::Written => {
-                    queue.sent += 1;
-                    queue.bytes_sent += frame_len(framing, &payload) as u64;
-                    return false;
-                }
-                WriteThrough::Partial(written) => queue.front_written = written,
-                WriteThrough::Queue => {}
-            }
+        // The tests a busy sink pays: the writer is awake or work is queued,
+        // or the sink was found busy a moment ago (see `write_through`).
+        if queue.writer_parked && queue.pending.is_empty() && !write_through::skip(queue) {
+            return write_through::accept(queue, self.shared.config.framing, payload);
         }
         queue.pending.push_back(payload);
         mem_take_flag(&mut queue.writer_parked)
@@ -250,7 +241,7 @@ impl EndpointSink {
 }
 
 /// Reads and clears a flag.
-fn mem_take_flag(flag: &mut bool) -> bool {
+pub(crate) fn mem_take_flag(flag: &mut bool) -> bool {
     std::mem::replace(flag, false)
 }
 

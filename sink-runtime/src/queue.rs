@@ -42,10 +42,10 @@ pub(crate) struct Queue {
     pub(crate) failures: u64,
     /// The writer is parked waiting for work and must be woken by the next push.
     pub(crate) writer_parked: bool,
-    /// While the writer is parked on a Unix or TCP connection: that stream,
-    /// for a send into an idle sink to write through (see `write_through`).
-    /// The writer clears it whenever it leaves its parked state.
-    pub(crate) parked_stream: Option<SharedStream>,
+    /// The open Unix or TCP connection's stream, for a send into an idle sink
+    /// to write through while `writer_parked` (see `write_through`). Set when
+    /// a connection is made, cleared when it is lost or closed.
+    pub(crate) stream: Option<SharedStream>,
     /// When the writer parked, or a sender last wrote through since: how long
     /// the sink has been idle.
     pub(crate) idle_since: Option<Instant>,
@@ -136,7 +136,7 @@ impl Shared {
                 failed: false,
                 failures: 0,
                 writer_parked: false,
-                parked_stream: None,
+                stream: None,
                 idle_since: None,
                 write_through_skips: 0,
                 front_written: 0,

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 
 use crate::config::Framing;
+use crate::endpoint_sink::mem_take_flag;
 use crate::queue::Queue;
 use crate::transport::frame_len;
 
@@ -38,45 +39,59 @@ pub(crate) const IDLE: Duration = Duration::from_micros(20);
 /// when it follows a stream.
 const SKIPS_WHEN_BUSY: u32 = 64;
 
-/// What a write-through attempt did with a frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WriteThrough {
-    /// The whole frame is on the socket.
-    Written,
-    /// The socket took this many bytes of the frame; the writer must write the rest.
-    Partial(usize),
-    /// Nothing was written: the sink was busy, or the socket took nothing.
-    Queue,
+/// Whether to pass up this chance to write through, the sink having been
+/// found busy a moment ago. Counts the chance.
+#[inline]
+pub(crate) fn skip(queue: &mut Queue) -> bool {
+    if queue.write_through_skips == 0 {
+        return false;
+    }
+    queue.write_through_skips -= 1;
+    true
 }
 
-/// Writes `payload`'s frame straight to the parked writer's socket if the
-/// sink is idle. Runs under the queue lock; the caller has seen the writer
-/// parked and nothing queued. Kept out of line: the busy path never calls it.
+/// Accepts `payload` on a sink whose writer is parked with nothing queued:
+/// if the sink has been idle, writes its frame straight to the socket,
+/// otherwise (or for what the socket did not take) queues it for the writer.
+/// Returns whether the writer must be woken. Runs under the queue lock. Kept
+/// out of line, with the payload moved in: the busy path never calls it and
+/// pays nothing for it.
 #[inline(never)]
-pub(crate) fn attempt(queue: &mut Queue, framing: Framing, payload: &Bytes) -> WriteThrough {
+pub(crate) fn accept(queue: &mut Queue, framing: Framing, payload: Bytes) -> bool {
     debug_assert!(queue.writer_parked && queue.pending.is_empty());
-    if queue.write_through_skips > 0 {
-        queue.write_through_skips -= 1;
-        return WriteThrough::Queue;
+    match write(queue, framing, &payload) {
+        Some(written) if written == frame_len(framing, &payload) => {
+            queue.sent += 1;
+            queue.bytes_sent += written as u64;
+            return false;
+        }
+        // The writer writes the rest of the frame first.
+        Some(written) => queue.front_written = written,
+        None => {}
     }
-    let (Some(stream), Some(idle_since)) = (&queue.parked_stream, queue.idle_since) else {
-        return WriteThrough::Queue;
+    queue.pending.push_back(payload);
+    mem_take_flag(&mut queue.writer_parked)
+}
+
+/// One non-blocking write of the frame if the sink has been idle: the bytes
+/// the socket took, `None` if none (busy, full, or failed).
+fn write(queue: &mut Queue, framing: Framing, payload: &Bytes) -> Option<usize> {
+    let (Some(stream), Some(idle_since)) = (&queue.stream, queue.idle_since) else {
+        return None;
     };
     if idle_since.elapsed() < IDLE {
         queue.write_through_skips = SKIPS_WHEN_BUSY;
-        return WriteThrough::Queue;
+        return None;
     }
-    let frame = frame_len(framing, payload);
     let result = stream.try_write_frame(framing, payload);
     // Idle from the end of this write: a syscall slowed down by a busy
     // machine must not let the next send of a burst write through too.
     queue.idle_since = Some(Instant::now());
     match result {
-        Ok(written) if written == frame => WriteThrough::Written,
-        Ok(0) => WriteThrough::Queue,
-        Ok(written) => WriteThrough::Partial(written),
+        Ok(0) => None,
+        Ok(written) => Some(written),
         // WouldBlock: the socket is full and the writer will wait for room.
         // Any other error: the writer's own write meets it and reconnects.
-        Err(_) => WriteThrough::Queue,
+        Err(_) => None,
     }
 }

@@ -33,18 +33,17 @@ pub(crate) async fn run(shared: Arc<Shared>) {
         let now = Instant::now();
         let next = {
             let mut queue = shared.lock();
-            // Out of the parked state senders write through no more.
-            queue.parked_stream = None;
             if !queue.pending.is_empty() {
                 mem::swap(&mut queue.pending, &mut batch);
                 Next::Write {
                     skip: mem::take(&mut queue.front_written),
                 }
             } else if queue.closing {
+                // The writer's handle is then the last one, and shuts down.
+                queue.stream = None;
                 Next::Close
             } else {
                 queue.writer_parked = true;
-                queue.parked_stream = connection.shared_stream();
                 queue.idle_since = Some(now);
                 Next::Park
             }
@@ -63,6 +62,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     match outcome.error {
                         None => None,
                         Some(reason) => {
+                            queue.stream = None;
                             let unsent = batch.len() - outcome.written - outcome.uncertain;
                             queue.fail(outcome.uncertain as u64, &reason);
                             // Unwritten messages go back in front of anything
@@ -95,7 +95,7 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                     {
                         let mut queue = shared.lock();
                         queue.writer_parked = false;
-                        queue.parked_stream = None;
+                        queue.stream = None;
                         // A frame a sender began on the lost connection is
                         // written whole on the next.
                         queue.front_written = 0;
@@ -189,6 +189,7 @@ async fn establish(
         Ok(connection) => {
             {
                 let mut queue = shared.lock();
+                queue.stream = connection.shared_stream();
                 queue.link = Link::Up;
                 queue.failed = false;
                 queue.gave_up = None;
@@ -222,7 +223,7 @@ fn give_up(shared: &Shared, gave_up: GaveUp) {
         queue.failures += 1;
         queue.closing = queue.dropped;
         queue.writer_parked = false;
-        queue.parked_stream = None;
+        queue.stream = None;
         queue.front_written = 0;
         queue.gave_up = Some(gave_up);
     }
