@@ -83,13 +83,24 @@ pub fn measure_side_by_side(
     settings: &Settings,
     runs: &mut [&mut dyn FnMut() -> f64],
 ) -> Vec<Measured> {
-    for run in runs.iter_mut() {
-        run();
+    let figures: Vec<usize> = (0..runs.len()).collect();
+    measure_each(settings, &figures, |figure| runs[figure]())
+}
+
+/// `measure_side_by_side` for one run function over several settings
+/// (targets, producers): one figure per entry of `each`, in its order.
+pub fn measure_each<T: Copy>(
+    settings: &Settings,
+    each: &[T],
+    mut run: impl FnMut(T) -> f64,
+) -> Vec<Measured> {
+    for &setting in each {
+        run(setting);
     }
-    let mut values = vec![Vec::with_capacity(settings.runs); runs.len()];
+    let mut values = vec![Vec::with_capacity(settings.runs); each.len()];
     for _ in 0..settings.runs {
-        for (run, values) in runs.iter_mut().zip(&mut values) {
-            values.push(run());
+        for (&setting, values) in each.iter().zip(&mut values) {
+            values.push(run(setting));
         }
     }
     values.into_iter().map(Measured::of).collect()

@@ -23,7 +23,9 @@ mod throughput;
 use tokio::runtime::{Builder, Runtime};
 
 use crate::calls::{Budget, Call};
-use crate::harness::{Goal, Row, Settings, announce, count, measure, measure_side_by_side, rate};
+use crate::harness::{
+    Goal, Row, Settings, announce, count, measure, measure_each, measure_side_by_side, rate,
+};
 use crate::latency::{Percentiles, Sender};
 use crate::peers::Transport;
 use crate::throughput::{Baseline, PAYLOAD_64, PAYLOAD_512};
@@ -219,18 +221,9 @@ fn fanout_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row
     let messages = settings.count(600_000);
     let payload = fanout::heap_payload(PAYLOAD_64);
     const TARGETS: [usize; 4] = [1, 2, 4, 8];
-    let mut runs: Vec<_> = TARGETS
-        .iter()
-        .map(|&targets| {
-            let payload = &payload;
-            move || fanout::run(runtime, targets, payload, PAYLOAD_64.last, messages).0
-        })
-        .collect();
-    let mut runs: Vec<&mut dyn FnMut() -> f64> = runs
-        .iter_mut()
-        .map(|run| run as &mut dyn FnMut() -> f64)
-        .collect();
-    let measured = measure_side_by_side(settings, &mut runs);
+    let measured = measure_each(settings, &TARGETS, |targets| {
+        fanout::run(runtime, targets, &payload, PAYLOAD_64.last, messages).0
+    });
     let single_rate = measured[0].median;
     for (targets, per_target) in TARGETS.into_iter().zip(measured) {
         let total = per_target.median * targets as f64;
@@ -295,15 +288,9 @@ fn producer_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(R
     eprintln!("many producers:");
     let messages = settings.count(2_000_000);
     const PRODUCERS: [u64; 3] = [1, 4, 16];
-    let mut runs: Vec<_> = PRODUCERS
-        .iter()
-        .map(|&producers| move || producers::run(runtime, producers, PAYLOAD_64, messages))
-        .collect();
-    let mut runs: Vec<&mut dyn FnMut() -> f64> = runs
-        .iter_mut()
-        .map(|run| run as &mut dyn FnMut() -> f64)
-        .collect();
-    let measured = measure_side_by_side(settings, &mut runs);
+    let measured = measure_each(settings, &PRODUCERS, |producers| {
+        producers::run(runtime, producers, PAYLOAD_64, messages)
+    });
     let single_rate = measured[0].median;
     for (producers, total) in PRODUCERS.into_iter().zip(measured) {
         push(Row::ratio(
