@@ -28,6 +28,8 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     };
     let mut batch: VecDeque<Bytes> = VecDeque::new();
     let mut out: Vec<u8> = Vec::new();
+    // Yields left before parking on an empty queue (see `LINGER_YIELDS`).
+    let mut linger = 0;
     loop {
         // Read before locking: senders wait on the lock, not on the clock.
         let now = Instant::now();
@@ -42,6 +44,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 // The writer's handle is then the last one, and shuts down.
                 queue.stream = None;
                 Next::Close
+            } else if linger > 0 {
+                linger -= 1;
+                Next::Linger
             } else {
                 queue.writer_parked = true;
                 queue.idle_since = Some(now);
@@ -49,7 +54,9 @@ pub(crate) async fn run(shared: Arc<Shared>) {
             }
         };
         match next {
+            Next::Linger => tokio::task::yield_now().await,
             Next::Write { skip } => {
+                linger = LINGER_YIELDS;
                 // Room was made for senders waiting on a full queue.
                 shared.changed.notify_waiters();
                 let outcome = connection
@@ -148,9 +155,18 @@ enum Next {
     Write {
         skip: usize,
     },
+    /// Nothing queued, but senders were busy a moment ago: yield and look again.
+    Linger,
     Park,
     Close,
 }
+
+/// How many times the writer yields and looks at the queue again after a
+/// write before it parks. A sender that keeps sending refills the queue within
+/// a few microseconds; a parked writer must be woken (`notify_one`, and often
+/// a sleeping worker thread's futex), which costs that sender more than the
+/// messages it sends meanwhile. Yielding lets any other task run first.
+const LINGER_YIELDS: u32 = 8;
 
 /// After a lost connection: reconnect if allowed, otherwise give up.
 ///
