@@ -2,7 +2,8 @@
 //!
 //! It is spawned by the first send (or `connect`), makes the connection,
 //! then loops: take everything queued in one swap, write it in large chunks,
-//! count it, park when there is nothing to do. While parked it also watches
+//! count it, and when there is nothing to do, yield a few times (a busy
+//! sender refills the queue meanwhile), then park. While parked it also watches
 //! the connection, so a peer that goes away is noticed before the next send.
 //! When a write or the connection fails it reconnects (if `auto_reconnect`)
 //! and writes, whole, every message that had not been written. When it gives
