@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use sinks::config::LeafConfig;
 use sinks::{EndpointSink, MessageSink};
 use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
@@ -84,26 +84,21 @@ async fn recovers(sink: &EndpointSink, log: &Log, reason_has: &[&str]) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unix_peer_closing_mid_frame_is_reported_and_the_sink_recovers() {
+/// The first connection's peer reads part of message 0 and hangs up; then a
+/// peer on the same address serves for ever.
+async fn peer_closing_mid_frame_is_reported_and_the_sink_recovers(transport: Transport) {
     watch_panics();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let transport = Transport::unix(dir.path(), "torn");
-    let Transport::Unix(path) = &transport else {
-        unreachable!("a Unix transport")
-    };
-    let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path).expect("bind");
+    let listener = transport.bind().await;
     let log = Log::default();
-    let sink = sink_for(&transport, "torn_unix");
+    let sink = sink_for(&transport, "torn");
     let peer = tokio::spawn({
         let log = log.clone();
         async move {
-            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut stream = listener.accept_bytes().await;
             log.open();
             read_part_of_a_frame(&mut stream).await;
             drop(stream);
-            serve_forever(Listener::Unix(listener), log).await.ok();
+            serve_forever(listener, log).await.ok();
         }
     });
     bounded("send", sink.send(message_sized(0, PAYLOAD)))
@@ -114,29 +109,16 @@ async fn unix_peer_closing_mid_frame_is_reported_and_the_sink_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unix_peer_closing_mid_frame_is_reported_and_the_sink_recovers() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    peer_closing_mid_frame_is_reported_and_the_sink_recovers(Transport::unix(dir.path(), "torn"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tcp_peer_closing_mid_frame_is_reported_and_the_sink_recovers() {
-    watch_panics();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let transport = Transport::Tcp(listener.local_addr().expect("address"));
-    let log = Log::default();
-    let sink = sink_for(&transport, "torn_tcp");
-    let peer = tokio::spawn({
-        let log = log.clone();
-        async move {
-            let (mut stream, _) = listener.accept().await.expect("accept");
-            log.open();
-            read_part_of_a_frame(&mut stream).await;
-            drop(stream);
-            serve_forever(Listener::Tcp(listener, false), log)
-                .await
-                .ok();
-        }
-    });
-    bounded("send", sink.send(message_sized(0, PAYLOAD)))
-        .await
-        .expect("send");
-    recovers(&sink, &log, &["closed", "Broken pipe", "reset"]).await;
-    peer.abort();
+    peer_closing_mid_frame_is_reported_and_the_sink_recovers(Transport::loopback(false).await)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

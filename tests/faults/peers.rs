@@ -296,6 +296,15 @@ impl Transport {
 }
 
 impl Listener {
+    /// Accepts one Unix or plain TCP connection, as a byte stream.
+    pub(crate) async fn accept_bytes(&self) -> Box<dyn AsyncRead + Unpin + Send> {
+        match self {
+            Listener::Unix(listener) => Box::new(listener.accept().await.expect("accept").0),
+            Listener::Tcp(listener, false) => Box::new(listener.accept().await.expect("accept").0),
+            Listener::Tcp(_, true) => panic!("a WebSocket listener has no byte stream"),
+        }
+    }
+
     /// Accepts one connection and records what it receives until the sink
     /// closes it. Dropping the future drops the connection mid-stream.
     pub(crate) async fn serve_one(&self, log: &Log) {
@@ -319,17 +328,8 @@ impl Listener {
             None => (None, None),
         };
         match self {
-            Listener::Unix(listener) => {
-                let (mut stream, _) = listener.accept().await.expect("accept");
-                let connection = log.open();
-                until(
-                    end,
-                    read_frames_paced(&mut stream, log, connection, slow_after),
-                )
-                .await;
-            }
-            Listener::Tcp(listener, false) => {
-                let (mut stream, _) = listener.accept().await.expect("accept");
+            Listener::Unix(_) | Listener::Tcp(_, false) => {
+                let mut stream = self.accept_bytes().await;
                 let connection = log.open();
                 until(
                     end,
