@@ -137,7 +137,9 @@ impl Connection {
         match self {
             Connection::Stream(stream) => stream.shutdown().await,
             // The connection is going away either way; a failed goodbye changes nothing.
-            Connection::WebSocket(mut stream) => drop(stream.close(None).await),
+            Connection::WebSocket(mut stream) => {
+                drop(tokio_tungstenite::WebSocketStream::close(&mut stream, None).await)
+            }
         }
     }
 }
