@@ -180,10 +180,18 @@ impl Built {
         Some(self.sink(index[position].1))
     }
 
-    /// Flushes every endpoint sink at once; `TargetsFailed` names each that failed.
+    /// Flushes every endpoint sink at once; `TargetsFailed` names each that
+    /// failed. Every sink is settled before any report is taken, so a
+    /// `flush_all` that times out or is dropped loses no report.
     pub async fn flush_all(&self, owner: &str) -> Result<(), SinkError> {
-        let results = join_all(self.endpoints.iter().map(|sink| sink.flush())).await;
-        self.combine(owner, results)
+        let settled = join_all(self.endpoints.iter().map(|sink| sink.settle())).await;
+        self.combine(owner, settled)?;
+        let reports = self
+            .endpoints
+            .iter()
+            .map(|sink| sink.take_failures())
+            .collect();
+        self.combine(owner, reports)
     }
 
     /// Disconnects every endpoint sink at once; `TargetsFailed` names each that failed.

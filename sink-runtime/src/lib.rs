@@ -10,11 +10,10 @@
 //! - `message`: [`Message`], its metadata and priority.
 //! - `error`: [`SinkError`].
 //! - `sink`: the [`MessageSink`] trait, [`SinkMetadata`], [`SinkFuture`].
-//! - `endpoint_sink`: [`EndpointSink`], a relay or direct service: a bounded
-//!   queue in front of one lazily opened connection.
-//! - `queue`: the queue shared by senders and the writer task.
-//! - `lazy`: connect with per-attempt timeout, retries and backoff.
-//! - `writer`: the task that owns the connection, writes batches and reconnects.
+//! - `endpoint/`: [`EndpointSink`], a relay or direct service: a bounded
+//!   queue in front of one lazily opened connection. Its state machine
+//!   (`endpoint/state.rs`) owns the queue, the phase and the writer lease;
+//!   the writer task owns the connection.
 //! - `transport/`: Unix, TCP and WebSocket (plain or TLS) connections and framing.
 //! - `composite/`: [`CompositeSink`]: fanout, round robin, failover.
 //! - `factory`: [`SinkFactory`], which builds sinks from a config at run time.
@@ -32,23 +31,15 @@ mod error;
 #[cfg(feature = "runtime")]
 mod composite;
 #[cfg(feature = "runtime")]
-mod endpoint_sink;
+mod endpoint;
 #[cfg(feature = "runtime")]
 mod factory;
 #[cfg(feature = "runtime")]
-mod lazy;
-#[cfg(feature = "runtime")]
 mod message;
-#[cfg(feature = "runtime")]
-mod queue;
 #[cfg(feature = "runtime")]
 mod sink;
 #[cfg(feature = "runtime")]
 mod transport;
-#[cfg(feature = "runtime")]
-mod write_through;
-#[cfg(feature = "runtime")]
-mod writer;
 
 #[doc(hidden)]
 #[cfg(feature = "runtime")]
@@ -58,7 +49,7 @@ pub mod __private;
 #[cfg(feature = "runtime")]
 pub use composite::CompositeSink;
 #[cfg(feature = "runtime")]
-pub use endpoint_sink::EndpointSink;
+pub use endpoint::EndpointSink;
 #[cfg(feature = "runtime")]
 pub use error::SinkError;
 #[cfg(feature = "runtime")]

@@ -40,8 +40,27 @@ pub trait MessageSink: Send + Sync + fmt::Debug {
     fn try_send(&self, message: Message) -> Result<(), SinkError>;
 
     /// Resolves once every message accepted so far has been written or has
-    /// failed; an error if any failed since the last flush.
+    /// failed; an error if any failed since the last flush. Nothing happens
+    /// until the future is first polled, and a flush that is dropped or
+    /// times out while waiting takes no failure report with it: the next
+    /// flush still returns it.
     fn flush(&self) -> SinkFuture<'_, Result<(), SinkError>>;
+
+    /// Like [`flush`](MessageSink::flush), but leaves the failure reports
+    /// for a later `flush` or [`take_failures`](MessageSink::take_failures):
+    /// an error only if the wait timed out. A group of sinks is flushed by
+    /// settling them all, then taking every report at once, so a group
+    /// flush that is cut short loses none of them. The default flushes
+    /// (taking the reports); every sink of this crate overrides it.
+    fn settle(&self) -> SinkFuture<'_, Result<(), SinkError>> {
+        self.flush()
+    }
+
+    /// Returns, and clears, the failures not yet reported: `SendFailed` with
+    /// their count (for a composite, `TargetsFailed`), or `Ok`. Does not wait.
+    fn take_failures(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
 
     /// Whether a connection is up now.
     fn is_connected(&self) -> bool;
@@ -74,14 +93,31 @@ pub struct SinkMetadata {
     pub endpoint: Option<String>,
     /// The connection state (for a composite: the best of its targets).
     pub state: ConnectionState,
-    /// Messages written to the connection.
+    /// Messages wholly handed to the connection (for a byte stream: to the
+    /// kernel; see "The socket window" in the README). For a composite: the
+    /// sends the composite itself completed with `Ok`.
     pub messages_sent: u64,
-    /// Accepted messages that could not be written.
+    /// Accepted messages that will never be written: a connect or reconnect
+    /// gave up, the drain deadline of a close passed, or the runtime running
+    /// the writer shut down. For a composite: its sends that returned an error.
     pub messages_failed: u64,
-    /// Payload and framing bytes written.
+    /// Bytes of the messages counted in `messages_sent`, framing included
+    /// (the u32 prefix of `length_prefixed`; a WebSocket frame's payload).
+    /// For a composite: the payload bytes of its successful sends.
     pub bytes_sent: u64,
-    /// The last connection or write error.
+    /// The last connection or write error, even after a recovery: compare
+    /// `last_error_at` with `connected_since` to tell old from new.
     pub last_error: Option<String>,
+    /// Messages accepted and not yet written or failed (queued, or in the
+    /// batch being written); 0 for a composite.
+    pub queue_depth: usize,
+    /// Connections made after a connection was lost (the first connect of a
+    /// writer, and connects after `disconnect`, are not reconnects).
+    pub reconnects: u64,
+    /// When the current connection was made; `None` when not connected.
+    pub connected_since: Option<std::time::SystemTime>,
+    /// When `last_error` was last seen.
+    pub last_error_at: Option<std::time::SystemTime>,
 }
 
 /// Where a sink's connection stands.

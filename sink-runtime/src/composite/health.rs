@@ -1,7 +1,7 @@
 //! Which targets round robin and failover should skip, and when to probe them.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use crate::{ConnectionState, MessageSink};
@@ -13,7 +13,17 @@ pub(super) struct Health {
     next_probe_ns: AtomicU64,
     /// A background reconnect is running: the target stays skipped until it
     /// succeeds, so no message waits on a connect that is likely to fail.
-    probing: Arc<AtomicBool>,
+    /// Set and cleared by the probe task itself (see `Probing`), so a probe
+    /// that never runs or is dropped midway cannot leave it set.
+    probe: Arc<ProbeState>,
+}
+
+#[derive(Debug, Default)]
+struct ProbeState {
+    running: AtomicBool,
+    /// Bumped by the composite's `disconnect`: a probe claimed before it
+    /// does not connect the target again after it.
+    epoch: AtomicU64,
 }
 
 fn epoch() -> Instant {
@@ -25,12 +35,30 @@ fn now_ns() -> u64 {
     u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
+/// Marks a probe as running for as long as the probe task's future lives.
+struct Probing(Arc<ProbeState>);
+
+impl Probing {
+    fn start(probe: Arc<ProbeState>) -> Probing {
+        probe.running.store(true, Ordering::Release);
+        Probing(probe)
+    }
+}
+
+impl Drop for Probing {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::Release);
+    }
+}
+
 impl Health {
-    /// Whether to route to `sink` now. A target whose last connect gave up is
-    /// skipped; at most once per `interval` it is reconnected in the
-    /// background, and once that succeeds it is used again.
+    /// Whether to route to `sink` now, from its published state (no lock).
+    /// A target whose last connect gave up is skipped; when a message is
+    /// routed past it and its last probe began at least `interval` ago, it
+    /// is reconnected in the background, and once that succeeds it is used
+    /// again.
     pub(super) fn usable(&self, sink: &Arc<dyn MessageSink>, interval: Duration) -> bool {
-        if self.probing.load(Ordering::Acquire) {
+        if self.probe.running.load(Ordering::Acquire) {
             return false;
         }
         if sink.state() != ConnectionState::Failed {
@@ -46,16 +74,33 @@ impl Health {
                 .is_ok();
         if claimed {
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                let sink = Arc::clone(sink);
-                let probing = Arc::clone(&self.probing);
-                probing.store(true, Ordering::Release);
+                // Weak: a probe keeps neither the target nor the composite alive.
+                let sink: Weak<dyn MessageSink> = Arc::downgrade(sink);
+                let probe = Arc::downgrade(&self.probe);
+                let epoch = self.probe.epoch.load(Ordering::Acquire);
                 runtime.spawn(async move {
+                    let (Some(sink), Some(probe)) = (sink.upgrade(), probe.upgrade()) else {
+                        return;
+                    };
+                    if probe.epoch.load(Ordering::Acquire) != epoch {
+                        return;
+                    }
+                    let _probing = Probing::start(probe);
                     // The probe's own result shows in the target's state.
                     drop(sink.connect().await);
-                    probing.store(false, Ordering::Release);
                 });
             }
         }
         false
+    }
+
+    /// Whether `usable` would route to `sink` now, without claiming a probe.
+    pub(super) fn is_skipped(&self, sink: &Arc<dyn MessageSink>) -> bool {
+        self.probe.running.load(Ordering::Acquire) || sink.state() == ConnectionState::Failed
+    }
+
+    /// Makes every probe claimed so far a no-op (the composite disconnects).
+    pub(super) fn cancel_probes(&self) {
+        self.probe.epoch.fetch_add(1, Ordering::AcqRel);
     }
 }

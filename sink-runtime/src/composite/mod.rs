@@ -18,7 +18,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::join_all;
 
@@ -52,7 +52,8 @@ struct Counters {
     sent: AtomicU64,
     failed: AtomicU64,
     bytes: AtomicU64,
-    last_error: Mutex<Option<String>>,
+    /// The last error a send returned, and when.
+    last_error: Mutex<Option<(String, SystemTime)>>,
 }
 
 impl CompositeSink {
@@ -119,7 +120,8 @@ impl CompositeSink {
                     .counters
                     .last_error
                     .lock()
-                    .unwrap_or_else(|p| p.into_inner()) = Some(error.to_string());
+                    .unwrap_or_else(|p| p.into_inner()) =
+                    Some((error.to_string(), SystemTime::now()));
             }
         }
         result
@@ -180,9 +182,28 @@ impl MessageSink for CompositeSink {
 
     fn flush(&self) -> SinkFuture<'_, Result<(), SinkError>> {
         SinkFuture::waiting(async move {
-            let results = self.on_every_target(|sink| sink.flush()).await;
-            self.all_of(results)
+            // Settle every target first and take the reports only once all
+            // are settled, in one step: a flush cut short takes none.
+            let settled = self.on_every_target(|sink| sink.settle()).await;
+            self.all_of(settled)?;
+            self.take_failures()
         })
+    }
+
+    fn settle(&self) -> SinkFuture<'_, Result<(), SinkError>> {
+        SinkFuture::waiting(async move {
+            let settled = self.on_every_target(|sink| sink.settle()).await;
+            self.all_of(settled)
+        })
+    }
+
+    fn take_failures(&self) -> Result<(), SinkError> {
+        let reports = self
+            .targets
+            .iter()
+            .map(|target| (target.name.clone(), target.sink.take_failures()))
+            .collect();
+        self.all_of(reports)
     }
 
     fn is_connected(&self) -> bool {
@@ -205,12 +226,22 @@ impl MessageSink for CompositeSink {
 
     fn disconnect(&self) -> SinkFuture<'_, Result<(), SinkError>> {
         SinkFuture::waiting(async move {
+            // No probe claimed before this reconnects a target after it.
+            for target in &self.targets {
+                target.health.cancel_probes();
+            }
             let results = self.on_every_target(|sink| sink.disconnect()).await;
             self.all_of(results)
         })
     }
 
     fn metadata(&self) -> SinkMetadata {
+        let last_error = self
+            .counters
+            .last_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         SinkMetadata {
             name: self.name.clone(),
             sink_type: "composite".to_owned(),
@@ -219,12 +250,11 @@ impl MessageSink for CompositeSink {
             messages_sent: self.counters.sent.load(Ordering::Relaxed),
             messages_failed: self.counters.failed.load(Ordering::Relaxed),
             bytes_sent: self.counters.bytes.load(Ordering::Relaxed),
-            last_error: self
-                .counters
-                .last_error
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .clone(),
+            last_error: last_error.as_ref().map(|(error, _)| error.clone()),
+            queue_depth: 0,
+            reconnects: 0,
+            connected_since: None,
+            last_error_at: last_error.as_ref().map(|(_, at)| *at),
         }
     }
 

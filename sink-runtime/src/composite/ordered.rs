@@ -21,22 +21,20 @@ impl CompositeSink {
 
     /// The targets from `start` on, the usable ones first: failing targets
     /// are tried only when all others failed.
-    fn order(&self, start: usize) -> std::vec::IntoIter<usize> {
-        let count = self.targets.len();
-        let (mut usable, failing): (Vec<usize>, Vec<usize>) = (0..count)
-            .map(|offset| (start + offset) % count)
-            .partition(|&index| {
-                self.targets[index]
-                    .health
-                    .usable(&self.targets[index].sink, self.probe_interval)
-            });
-        usable.extend(failing);
-        usable.into_iter()
+    fn order(&self, start: usize) -> Order<'_> {
+        Order {
+            composite: self,
+            start,
+            offset: 0,
+            second_pass: false,
+            skipped: 0,
+        }
     }
 
     pub(super) fn ordered_send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
         let bytes = message.payload.len();
         let mut order = self.order(self.start());
+        // Only a failed attempt allocates: the list of failures.
         let mut failed: Vec<(String, SinkError)> = Vec::new();
         while let Some(index) = order.next() {
             let target = &self.targets[index];
@@ -86,5 +84,74 @@ impl CompositeSink {
             total: self.targets.len(),
             failed,
         })
+    }
+}
+
+/// The order in which one message tries the targets, without allocating:
+/// the first pass asks each target's health (which may start a probe) and
+/// marks the ones it skips in a bit set; the second pass yields those.
+struct Order<'a> {
+    composite: &'a CompositeSink,
+    start: usize,
+    /// The next offset from `start` to look at, in the current pass.
+    offset: usize,
+    second_pass: bool,
+    /// Bit `offset` set: skipped in the first pass (offsets below 128).
+    skipped: u128,
+}
+
+impl Order<'_> {
+    const MARKED: usize = u128::BITS as usize;
+
+    fn index(&self, offset: usize) -> usize {
+        (self.start + offset) % self.composite.targets.len()
+    }
+
+    fn was_skipped(&self, offset: usize) -> bool {
+        if offset < Self::MARKED {
+            self.skipped & (1 << offset) != 0
+        } else {
+            // Past the bit set (a composite of more than 128 targets): ask
+            // the health again, which may retry a target that failed in the
+            // first pass; harmless, as the message still goes out once.
+            let target = &self.composite.targets[self.index(offset)];
+            target.health.is_skipped(&target.sink)
+        }
+    }
+}
+
+impl Iterator for Order<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let count = self.composite.targets.len();
+        while !self.second_pass {
+            if self.offset == count {
+                self.second_pass = true;
+                self.offset = 0;
+                break;
+            }
+            let offset = self.offset;
+            self.offset += 1;
+            let index = self.index(offset);
+            let target = &self.composite.targets[index];
+            if target
+                .health
+                .usable(&target.sink, self.composite.probe_interval)
+            {
+                return Some(index);
+            }
+            if offset < Self::MARKED {
+                self.skipped |= 1 << offset;
+            }
+        }
+        while self.offset < count {
+            let offset = self.offset;
+            self.offset += 1;
+            if self.was_skipped(offset) {
+                return Some(self.index(offset));
+            }
+        }
+        None
     }
 }

@@ -1,9 +1,15 @@
 //! Connecting with a per-attempt timeout, retries and backoff.
+//!
+//! Durations come from the config and may be huge (the validator caps them,
+//! but a `LeafConfig` can be built by hand): tokio's `timeout` and `sleep`
+//! saturate to a far-away deadline instead of overflowing.
 
 use std::sync::Arc;
 
 use rustls::ClientConfig;
 
+use super::shared::Shared;
+use super::state::Lease;
 use crate::config::{Endpoint, LeafConfig};
 use crate::transport::{Connection, client_config};
 
@@ -22,17 +28,22 @@ pub(crate) struct Connector {
 
 impl Connector {
     /// Tries `1 + max_retries` times, each attempt bounded by
-    /// `connect_timeout`, pausing with backoff between attempts. `keep_trying`
-    /// is asked before each retry, so a sink being shut down stops early.
+    /// `connect_timeout`, pausing with backoff between attempts. A
+    /// `disconnect` stops the retries: the attempt in progress may still
+    /// succeed (so what is queued can be written), but no other starts, and a
+    /// pause is cut short. The writer also bounds the whole connect by the
+    /// drain deadline of a close.
     pub(crate) async fn connect(
         &mut self,
-        config: &LeafConfig,
-        keep_trying: impl Fn() -> bool,
+        shared: &Shared,
+        lease: &Lease,
     ) -> Result<Connection, ConnectFailure> {
+        let config = &shared.config;
         let policy = &config.retry;
-        let mut attempts = 0;
+        let keep_trying = || shared.lock().keeps_connecting(lease);
+        let mut attempts: u32 = 0;
         loop {
-            attempts += 1;
+            attempts = attempts.saturating_add(1);
             let reason = match self.attempt(config).await {
                 Ok(connection) => return Ok(connection),
                 Err(reason) => reason,
@@ -40,7 +51,13 @@ impl Connector {
             if attempts > policy.max_retries || !keep_trying() {
                 return Err(ConnectFailure { attempts, reason });
             }
-            tokio::time::sleep(policy.delay_before_retry(attempts)).await;
+            tokio::select! {
+                () = tokio::time::sleep(policy.delay_before_retry(attempts)) => {}
+                () = shared.disconnect_requested() => {}
+            }
+            if !keep_trying() {
+                return Err(ConnectFailure { attempts, reason });
+            }
         }
     }
 
