@@ -13,8 +13,6 @@ use std::path::PathBuf;
 pub use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::join_all;
-
 pub use crate::config::CompositePattern;
 use crate::config::{Endpoint, Framing, LeafConfig, RetryPolicy, WebSocketEndpoint};
 use crate::{CompositeSink, EndpointSink, MessageSink, SinkError};
@@ -180,41 +178,14 @@ impl Built {
         Some(self.sink(index[position].1))
     }
 
-    /// Flushes every endpoint sink at once; `TargetsFailed` names each that
-    /// failed. Every sink is settled before any report is taken, so a
-    /// `flush_all` that times out or is dropped loses no report.
+    /// Flushes every endpoint sink at once; `TargetsFailed` names each that failed.
     pub async fn flush_all(&self, owner: &str) -> Result<(), SinkError> {
-        let settled = join_all(self.endpoints.iter().map(|sink| sink.settle())).await;
-        self.combine(owner, settled)?;
-        let reports = self
-            .endpoints
-            .iter()
-            .map(|sink| sink.take_failures())
-            .collect();
-        self.combine(owner, reports)
+        crate::group::flush_all(owner, &self.endpoints).await
     }
 
     /// Disconnects every endpoint sink at once; `TargetsFailed` names each that failed.
     pub async fn disconnect_all(&self, owner: &str) -> Result<(), SinkError> {
-        let results = join_all(self.endpoints.iter().map(|sink| sink.disconnect())).await;
-        self.combine(owner, results)
-    }
-
-    fn combine(&self, owner: &str, results: Vec<Result<(), SinkError>>) -> Result<(), SinkError> {
-        let failed: Vec<(String, SinkError)> = self
-            .endpoints
-            .iter()
-            .zip(results)
-            .filter_map(|(sink, result)| result.err().map(|error| (sink.name().to_owned(), error)))
-            .collect();
-        if failed.is_empty() {
-            return Ok(());
-        }
-        Err(SinkError::TargetsFailed {
-            sink: owner.to_owned(),
-            total: self.endpoints.len(),
-            failed,
-        })
+        crate::group::disconnect_all(owner, &self.endpoints).await
     }
 }
 

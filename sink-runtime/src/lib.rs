@@ -15,8 +15,11 @@
 //!   (`endpoint/state.rs`) owns the queue, the phase and the writer lease;
 //!   the writer task owns the connection.
 //! - `transport/`: Unix, TCP and WebSocket (plain or TLS) connections and framing.
+//! - `observe/`: `tracing` events (target `sinks`), their rate limits, and
+//!   the metrics of the `metrics` feature.
 //! - `composite/`: [`CompositeSink`]: fanout, round robin, failover.
 //! - `factory`: [`SinkFactory`], which builds sinks from a config at run time.
+//! - [`group`]: flush, connect, shut down or inspect every sink of a topology at once.
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -35,7 +38,11 @@ mod endpoint;
 #[cfg(feature = "runtime")]
 mod factory;
 #[cfg(feature = "runtime")]
+pub mod group;
+#[cfg(feature = "runtime")]
 mod message;
+#[cfg(feature = "runtime")]
+mod observe;
 #[cfg(feature = "runtime")]
 mod sink;
 #[cfg(feature = "runtime")]

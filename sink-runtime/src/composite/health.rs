@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
+use crate::observe::{TARGET, Throttle};
 use crate::{ConnectionState, MessageSink};
 
 /// Per-target bookkeeping for skipping and probing.
@@ -16,6 +17,8 @@ pub(super) struct Health {
     /// Set and cleared by the probe task itself (see `Probing`), so a probe
     /// that never runs or is dropped midway cannot leave it set.
     probe: Arc<ProbeState>,
+    /// Rate limit of the `target skipped` event.
+    skipped: Throttle,
 }
 
 #[derive(Debug, Default)]
@@ -57,12 +60,27 @@ impl Health {
     /// routed past it and its last probe began at least `interval` ago, it
     /// is reconnected in the background, and once that succeeds it is used
     /// again.
-    pub(super) fn usable(&self, sink: &Arc<dyn MessageSink>, interval: Duration) -> bool {
+    pub(super) fn usable(
+        &self,
+        names: (&str, &str),
+        sink: &Arc<dyn MessageSink>,
+        interval: Duration,
+    ) -> bool {
+        let (composite, target) = names;
         if self.probe.running.load(Ordering::Acquire) {
             return false;
         }
         if sink.state() != ConnectionState::Failed {
             return true;
+        }
+        if let Some(burst) = self.skipped.admit(1) {
+            tracing::warn!(
+                target: TARGET,
+                sink = composite,
+                target_sink = target,
+                skipped = burst.occurrences,
+                "target skipped: its last connect gave up; probing it in the background"
+            );
         }
         let now = now_ns();
         let due = self.next_probe_ns.load(Ordering::Relaxed);
@@ -78,6 +96,7 @@ impl Health {
                 let sink: Weak<dyn MessageSink> = Arc::downgrade(sink);
                 let probe = Arc::downgrade(&self.probe);
                 let epoch = self.probe.epoch.load(Ordering::Acquire);
+                let (composite, target) = (composite.to_owned(), target.to_owned());
                 runtime.spawn(async move {
                     let (Some(sink), Some(probe)) = (sink.upgrade(), probe.upgrade()) else {
                         return;
@@ -86,8 +105,15 @@ impl Health {
                         return;
                     }
                     let _probing = Probing::start(probe);
-                    // The probe's own result shows in the target's state.
-                    drop(sink.connect().await);
+                    // A failed probe shows in the target's state and its own events.
+                    if sink.connect().await.is_ok() {
+                        tracing::info!(
+                            target: TARGET,
+                            sink = %composite,
+                            target_sink = %target,
+                            "target back: the probe reconnected it, routing to it again"
+                        );
+                    }
                 });
             }
         }

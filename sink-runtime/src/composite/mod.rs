@@ -37,6 +37,8 @@ pub struct CompositeSink {
     targets: Vec<Target>,
     /// Round robin: the next starting target.
     cursor: AtomicUsize,
+    /// Failover: the target the last message went to (`usize::MAX`: none yet).
+    last_routed: AtomicUsize,
     probe_interval: Duration,
     counters: Counters,
 }
@@ -79,6 +81,7 @@ impl CompositeSink {
             pattern,
             targets,
             cursor: AtomicUsize::new(0),
+            last_routed: AtomicUsize::new(usize::MAX),
             probe_interval: Self::DEFAULT_PROBE_INTERVAL,
             counters: Counters::default(),
         }

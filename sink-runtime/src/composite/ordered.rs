@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 
 use super::CompositeSink;
 use crate::config::CompositePattern;
+use crate::observe::TARGET;
 use crate::{Message, SinkError, SinkFuture};
 
 impl CompositeSink {
@@ -39,7 +40,10 @@ impl CompositeSink {
         while let Some(index) = order.next() {
             let target = &self.targets[index];
             match target.sink.send(message.clone()).into_ready() {
-                Ok(Ok(())) => return SinkFuture::ready(self.record(bytes, Ok(()))),
+                Ok(Ok(())) => {
+                    self.routed_to(index);
+                    return SinkFuture::ready(self.record(bytes, Ok(())));
+                }
                 Ok(Err(error)) => failed.push((target.name.clone(), error)),
                 Err(future) => {
                     // This target must wait (connecting, or full): finish the
@@ -49,7 +53,10 @@ impl CompositeSink {
                         let mut current = index;
                         loop {
                             match result {
-                                Ok(()) => return self.record(bytes, Ok(())),
+                                Ok(()) => {
+                                    self.routed_to(current);
+                                    return self.record(bytes, Ok(()));
+                                }
                                 Err(error) => {
                                     failed.push((self.targets[current].name.clone(), error))
                                 }
@@ -66,12 +73,33 @@ impl CompositeSink {
         SinkFuture::ready(self.record(bytes, self.all_failed(failed)))
     }
 
+    /// Failover: notes the target a message went to, and tells when that
+    /// is another one than the last message's.
+    fn routed_to(&self, index: usize) {
+        if self.pattern != CompositePattern::Failover {
+            return;
+        }
+        let previous = self.last_routed.swap(index, Ordering::Relaxed);
+        if previous != index && previous != usize::MAX {
+            tracing::warn!(
+                target: TARGET,
+                sink = %self.name,
+                from = %self.targets[previous].name,
+                to = %self.targets[index].name,
+                "failover switched target"
+            );
+        }
+    }
+
     pub(super) fn ordered_try_send(&self, message: Message) -> Result<(), SinkError> {
         let mut failed = Vec::new();
         for index in self.order(self.start()) {
             let target = &self.targets[index];
             match target.sink.try_send(message.clone()) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.routed_to(index);
+                    return Ok(());
+                }
                 Err(error) => failed.push((target.name.clone(), error)),
             }
         }
@@ -135,9 +163,10 @@ impl Iterator for Order<'_> {
             self.offset += 1;
             let index = self.index(offset);
             let target = &self.composite.targets[index];
+            let names = (self.composite.name.as_str(), target.name.as_str());
             if target
                 .health
-                .usable(&target.sink, self.composite.probe_interval)
+                .usable(names, &target.sink, self.composite.probe_interval)
             {
                 return Some(index);
             }

@@ -8,9 +8,12 @@ use std::sync::Arc;
 
 use rustls::ClientConfig;
 
+use tracing::Instrument;
+
 use super::shared::Shared;
 use super::state::Lease;
 use crate::config::{Endpoint, LeafConfig};
+use crate::observe::TARGET;
 use crate::transport::{Connection, client_config};
 
 /// Why connecting gave up.
@@ -37,17 +40,35 @@ impl Connector {
         &mut self,
         shared: &Shared,
         lease: &Lease,
-    ) -> Result<Connection, ConnectFailure> {
+    ) -> Result<(Connection, u32), ConnectFailure> {
         let config = &shared.config;
         let policy = &config.retry;
         let keep_trying = || shared.lock().keeps_connecting(lease);
         let mut attempts: u32 = 0;
         loop {
             attempts = attempts.saturating_add(1);
-            let reason = match self.attempt(config).await {
-                Ok(connection) => return Ok(connection),
+            let span = tracing::info_span!(
+                target: TARGET,
+                "connect",
+                sink = %shared.name,
+                endpoint = %config.endpoint,
+                attempt = attempts,
+            );
+            let reason = match self.attempt(config).instrument(span).await {
+                Ok(connection) => return Ok((connection, attempts)),
                 Err(reason) => reason,
             };
+            if let Some(burst) = shared.throttles.attempt_failed.admit(1) {
+                tracing::warn!(
+                    target: TARGET,
+                    sink = %shared.name,
+                    endpoint = %config.endpoint,
+                    attempt = attempts,
+                    error = %reason,
+                    failed_attempts = burst.occurrences,
+                    "connect attempt failed"
+                );
+            }
             if attempts > policy.max_retries || !keep_trying() {
                 return Err(ConnectFailure { attempts, reason });
             }

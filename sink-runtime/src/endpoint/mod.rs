@@ -23,6 +23,7 @@ use bytes::Bytes;
 use tokio::runtime::Handle;
 
 use crate::config::{LeafConfig, ServiceConfig, ServiceKind};
+use crate::observe::TARGET;
 use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMetadata};
 use shared::{Shared, deadline_after};
 use state::{EndpointState, Exit, Lease, Phase, Refusal};
@@ -266,6 +267,33 @@ impl EndpointSink {
     }
 }
 
+impl EndpointSink {
+    /// Writes what is queued and closes, all within `timeout`: what is not
+    /// written by then fails. Returns `SendFailed` for every failure not yet
+    /// reported, those included. Like `disconnect`, with your own deadline
+    /// instead of `lazy.wait_timeout_secs`; a later send connects again.
+    pub async fn shutdown(&self, timeout: Duration) -> Result<(), SinkError> {
+        self.close_within("shutdown", timeout).await
+    }
+
+    async fn close_within(
+        &self,
+        operation: &'static str,
+        drain: Duration,
+    ) -> Result<(), SinkError> {
+        if let Some(generation) = self.shared.request_close(false, deadline_after(drain)) {
+            // The writer ends by the drain deadline whatever the peer does;
+            // the margin only covers scheduling.
+            let bound = drain.saturating_add(Duration::from_secs(1));
+            self.wait_until(operation, bound, move |_, state, _| {
+                state.writer_ended(generation).then_some(Ok(()))
+            })
+            .await?;
+        }
+        self.take_failures()
+    }
+}
+
 impl MessageSink for EndpointSink {
     fn send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
         let payload = message.payload;
@@ -303,6 +331,17 @@ impl MessageSink for EndpointSink {
             match state.admits_try_send(self.capacity()) {
                 Ok(()) => {}
                 Err(Refusal::Full) => {
+                    drop(state);
+                    if let Some(burst) = self.shared.throttles.queue_full.admit(1) {
+                        tracing::warn!(
+                            target: TARGET,
+                            sink = %self.shared.name,
+                            endpoint = %self.shared.config.endpoint,
+                            capacity = self.capacity(),
+                            rejected = burst.occurrences,
+                            "queue full: try_send rejected messages"
+                        );
+                    }
                     return Err(SinkError::BufferFull {
                         sink: self.shared.name.clone(),
                         capacity: self.capacity(),
@@ -371,23 +410,7 @@ impl MessageSink for EndpointSink {
     }
 
     fn disconnect(&self) -> SinkFuture<'_, Result<(), SinkError>> {
-        SinkFuture::waiting(async move {
-            if let Some(generation) = self.shared.request_close(false) {
-                // The writer ends by the drain deadline whatever the peer
-                // does; the margin only covers scheduling.
-                let bound = self
-                    .shared
-                    .config
-                    .retry
-                    .wait_timeout
-                    .saturating_add(Duration::from_secs(1));
-                self.wait_until("disconnect", bound, move |_, state, _| {
-                    state.writer_ended(generation).then_some(Ok(()))
-                })
-                .await?;
-            }
-            self.take_failures()
-        })
+        SinkFuture::waiting(self.close_within("disconnect", self.shared.config.retry.wait_timeout))
     }
 
     fn metadata(&self) -> SinkMetadata {
@@ -413,7 +436,8 @@ impl MessageSink for EndpointSink {
 impl Drop for EndpointSink {
     fn drop(&mut self) {
         // The writer drains what is queued, within the deadline, and ends.
-        self.shared.request_close(true);
+        let deadline = deadline_after(self.shared.config.retry.wait_timeout);
+        self.shared.request_close(true, deadline);
     }
 }
 

@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use super::state::{EndpointState, PublishedState};
 use crate::ConnectionState;
 use crate::config::LeafConfig;
+use crate::observe::{SinkMetrics, Throttle};
 
 /// How far away a deadline is put when the configured duration would not
 /// fit in an `Instant`: far beyond any process's life.
@@ -43,20 +44,33 @@ pub(crate) struct Shared {
     pub(crate) changed: Notify,
     /// Wakes a writer that is connecting or writing when a close is asked for.
     pub(crate) close: Notify,
+    /// Rate limits for the events of conditions that repeat.
+    pub(crate) throttles: Throttles,
+}
+
+/// One [`Throttle`] per repeating condition of a sink.
+#[derive(Debug, Default)]
+pub(crate) struct Throttles {
+    pub(crate) attempt_failed: Throttle,
+    pub(crate) retries_exhausted: Throttle,
+    pub(crate) messages_failed: Throttle,
+    pub(crate) queue_full: Throttle,
 }
 
 impl Shared {
     pub(crate) fn new(name: String, sink_type: &'static str, config: LeafConfig) -> Shared {
         let published = Arc::new(PublishedState::default());
+        let metrics = SinkMetrics::new(&name);
         Shared {
             name,
             sink_type,
             config,
-            state: Mutex::new(EndpointState::new(Arc::clone(&published))),
+            state: Mutex::new(EndpointState::new(Arc::clone(&published), metrics)),
             published,
             work: Notify::new(),
             changed: Notify::new(),
             close: Notify::new(),
+            throttles: Throttles::default(),
         }
     }
 
@@ -75,10 +89,9 @@ impl Shared {
         self.config.endpoint.to_string()
     }
 
-    /// Asks the writer to drain and close within `lazy.wait_timeout_secs`:
-    /// the generation to wait for, `None` if no writer runs.
-    pub(crate) fn request_close(&self, dropped: bool) -> Option<u64> {
-        let deadline = deadline_after(self.config.retry.wait_timeout);
+    /// Asks the writer to drain and close by `deadline`: the generation to
+    /// wait for, `None` if no writer runs.
+    pub(crate) fn request_close(&self, dropped: bool, deadline: Instant) -> Option<u64> {
         let generation = self.lock().request_close(dropped, deadline);
         if generation.is_some() {
             // A permit for `work`, should the writer not be parked yet.

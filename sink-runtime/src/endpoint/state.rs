@@ -37,6 +37,7 @@ use bytes::Bytes;
 use super::write_through;
 use crate::ConnectionState;
 use crate::config::Framing;
+use crate::observe::SinkMetrics;
 use crate::transport::SharedStream;
 
 /// Where the sink's connection stands.
@@ -73,7 +74,7 @@ pub(crate) enum Exit {
 }
 
 impl Exit {
-    fn reason(&self) -> Option<&str> {
+    pub(crate) fn reason(&self) -> Option<&str> {
         match self {
             Exit::Closed => None,
             Exit::DrainTimedOut { reason }
@@ -212,10 +213,12 @@ pub(crate) struct EndpointState {
     failed_unreported: u64,
     stats: Stats,
     published: Arc<PublishedState>,
+    /// Updated in the same transitions as `stats`, so the two agree.
+    metrics: SinkMetrics,
 }
 
 impl EndpointState {
-    pub(crate) fn new(published: Arc<PublishedState>) -> EndpointState {
+    pub(crate) fn new(published: Arc<PublishedState>, metrics: SinkMetrics) -> EndpointState {
         published.set(ConnectionState::Disconnected);
         EndpointState {
             phase: Phase::Idle,
@@ -237,6 +240,7 @@ impl EndpointState {
             failed_unreported: 0,
             stats: Stats::default(),
             published,
+            metrics,
         }
     }
 
@@ -368,6 +372,7 @@ impl EndpointState {
             write_through::Outcome::Whole(bytes) => {
                 self.stats.sent += 1;
                 self.stats.bytes_sent += bytes as u64;
+                self.metrics.sent(1, bytes as u64);
                 return false;
             }
             // The writer writes the rest of the frame first.
@@ -446,10 +451,12 @@ impl EndpointState {
         if !self.is_current(lease) {
             return false;
         }
-        if self.phase == Phase::Reconnecting {
+        let reconnect = self.phase == Phase::Reconnecting;
+        if reconnect {
             self.stats.reconnects += 1;
         }
         self.stats.connects += 1;
+        self.metrics.connected(reconnect);
         self.stats.connected_since = Some(SystemTime::now());
         self.stream = stream;
         self.failed = false;
@@ -468,6 +475,7 @@ impl EndpointState {
         // A frame a sender began on the lost connection is written whole on the next.
         self.front_written = 0;
         self.stats.connected_since = None;
+        self.metrics.disconnected();
         self.record_error(reason);
         self.set_phase(Phase::Reconnecting);
         true
@@ -489,6 +497,7 @@ impl EndpointState {
         if !self.pending.is_empty() {
             std::mem::swap(&mut self.pending, batch);
             self.in_flight = batch.len();
+            self.metrics.queue_depth(self.in_flight as u64);
             Next::Write {
                 skip: std::mem::take(&mut self.front_written),
             }
@@ -509,23 +518,27 @@ impl EndpointState {
     /// Settles the batch taken by `next_step`: `written` messages from its
     /// front are sent, the `uncertain` ones after them failed with `error`,
     /// and the rest go back in front of the queue, to be written first and in
-    /// order after a reconnect. Empties `batch`. A stale lease changes
-    /// nothing (its messages were settled when its lease ended).
+    /// order after a reconnect. Empties `batch`; returns how many messages
+    /// failed. A stale lease changes nothing (its messages were settled
+    /// when its lease ended).
     pub(crate) fn batch_written(
         &mut self,
         lease: &Lease,
         batch: &mut VecDeque<Bytes>,
         written: Written,
         error: Option<&str>,
-    ) {
+    ) -> u64 {
         if !self.is_current(lease) {
             batch.clear();
-            return;
+            return 0;
         }
+        let failed_before = self.stats.failed;
         let total = batch.len();
         let settled = (written.messages + written.uncertain).min(total);
         self.stats.sent += written.messages.min(total) as u64;
         self.stats.bytes_sent += written.bytes;
+        self.metrics
+            .sent(written.messages.min(total) as u64, written.bytes);
         self.in_flight = 0;
         match error {
             None => {
@@ -546,6 +559,8 @@ impl EndpointState {
                 batch.clear();
             }
         }
+        self.metrics.queue_depth(self.pending.len() as u64);
+        self.stats.failed - failed_before
     }
 
     /// Ends the writer of `lease`: fails whatever is pending or in flight,
@@ -579,6 +594,8 @@ impl EndpointState {
         self.idle_since = None;
         self.front_written = 0;
         self.stats.connected_since = None;
+        self.metrics.disconnected();
+        self.metrics.queue_depth(0);
         self.set_phase(Phase::Idle);
         Some(lost)
     }
@@ -591,6 +608,7 @@ impl EndpointState {
         }
         self.stats.failed += count;
         self.failed_unreported += count;
+        self.metrics.failed(count);
         self.record_error(reason);
     }
 

@@ -11,6 +11,7 @@ use proptest::prelude::*;
 
 use super::{EndpointState, Exit, Lease, Next, Phase, PublishedState, Refusal, Written};
 use crate::config::Framing;
+use crate::observe::SinkMetrics;
 
 const CAPACITY: usize = 4;
 
@@ -70,7 +71,10 @@ struct Model {
 impl Model {
     fn new() -> Model {
         Model {
-            state: EndpointState::new(Arc::new(PublishedState::default())),
+            state: EndpointState::new(
+                Arc::new(PublishedState::default()),
+                SinkMetrics::new("model"),
+            ),
             tasks: Vec::new(),
             reported: 0,
         }

@@ -27,6 +27,7 @@ use tokio::runtime::Handle;
 use super::connect::{ConnectFailure, Connector};
 use super::shared::Shared;
 use super::state::{Exit, Lease, Next, Phase, Written};
+use crate::observe::TARGET;
 use crate::transport::Connection;
 
 /// How many times the writer yields and looks at the queue again after a
@@ -71,8 +72,37 @@ impl LeaseGuard {
 impl Drop for LeaseGuard {
     fn drop(&mut self) {
         let exit = std::mem::replace(&mut self.exit, Exit::Closed);
-        self.shared.lock().exit(&self.lease, exit);
+        let abandoned = matches!(exit, Exit::Abandoned { .. });
+        let reason = exit.reason().map(str::to_owned);
+        let lost = self.shared.lock().exit(&self.lease, exit);
         self.shared.changed.notify_waiters();
+        match lost {
+            Some(count) if count > 0 && abandoned => tracing::error!(
+                target: TARGET,
+                sink = %self.shared.name,
+                endpoint = %self.shared.config.endpoint,
+                count,
+                "{count} accepted message(s) dropped at runtime shutdown: the tokio runtime \
+                 ended before the sink wrote them; call `shutdown()` (or `flush()`) before \
+                 the runtime ends. They are counted in messages_failed"
+            ),
+            Some(count) if count > 0 => report_failed(&self.shared, count, reason.as_deref()),
+            _ => {}
+        }
+    }
+}
+
+/// The `messages failed` event, rate limited per sink.
+fn report_failed(shared: &Shared, count: u64, reason: Option<&str>) {
+    if let Some(burst) = shared.throttles.messages_failed.admit(count) {
+        tracing::error!(
+            target: TARGET,
+            sink = %shared.name,
+            endpoint = %shared.config.endpoint,
+            count = burst.amount,
+            error = reason.unwrap_or("unknown"),
+            "messages failed"
+        );
     }
 }
 
@@ -120,10 +150,16 @@ async fn serve(
                     bytes: outcome.bytes,
                     uncertain: outcome.uncertain,
                 };
-                shared
-                    .lock()
-                    .batch_written(lease, &mut batch, written, outcome.error.as_deref());
+                let failed = shared.lock().batch_written(
+                    lease,
+                    &mut batch,
+                    written,
+                    outcome.error.as_deref(),
+                );
                 shared.changed.notify_waiters();
+                if failed > 0 {
+                    report_failed(shared, failed, outcome.error.as_deref());
+                }
                 if let Some(reason) = outcome.error {
                     // Let go of the dead connection now, not after reconnecting:
                     // the peer sees the close at once (see `reconnect`).
@@ -179,6 +215,14 @@ async fn reconnect(
     connector: &mut Connector,
     reason: String,
 ) -> Result<Connection, Exit> {
+    tracing::warn!(
+        target: TARGET,
+        sink = %shared.name,
+        endpoint = %shared.config.endpoint,
+        error = %reason,
+        reconnecting = shared.config.retry.auto_reconnect,
+        "connection lost"
+    );
     if !shared.config.retry.auto_reconnect {
         return Err(Exit::Lost { reason });
     }
@@ -202,18 +246,37 @@ async fn establish(
         () = shared.drain_deadline() => return Err(drain_timed_out()),
     };
     match outcome {
-        Ok(connection) => {
+        Ok((connection, attempts)) => {
             if !shared.lock().connected(lease, connection.shared_stream()) {
                 return Err(Exit::Closed);
             }
             shared.changed.notify_waiters();
+            let endpoint = &shared.config.endpoint;
+            if during == Phase::Reconnecting {
+                tracing::info!(target: TARGET, sink = %shared.name, %endpoint, attempts, "reconnected");
+            } else {
+                tracing::info!(target: TARGET, sink = %shared.name, %endpoint, attempts, "connected");
+            }
             Ok(connection)
         }
-        Err(ConnectFailure { attempts, reason }) => Err(match during {
-            Phase::Reconnecting => Exit::Lost {
-                reason: format!("reconnecting failed after {attempts} attempt(s): {reason}"),
-            },
-            _ => Exit::ConnectFailed { attempts, reason },
-        }),
+        Err(ConnectFailure { attempts, reason }) => {
+            if let Some(burst) = shared.throttles.retries_exhausted.admit(1) {
+                tracing::warn!(
+                    target: TARGET,
+                    sink = %shared.name,
+                    endpoint = %shared.config.endpoint,
+                    attempts,
+                    error = %reason,
+                    times = burst.occurrences,
+                    "retries exhausted"
+                );
+            }
+            Err(match during {
+                Phase::Reconnecting => Exit::Lost {
+                    reason: format!("reconnecting failed after {attempts} attempt(s): {reason}"),
+                },
+                _ => Exit::ConnectFailed { attempts, reason },
+            })
+        }
     }
 }
