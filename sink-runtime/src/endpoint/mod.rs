@@ -228,7 +228,6 @@ impl EndpointSink {
     /// wait, so a writer that fails at once is still the one this send waited on.
     async fn send_waiting(&self, payload: Bytes, failures_before: u64) -> Result<(), SinkError> {
         let mut payload = Some(payload);
-        let framing = self.shared.config.framing;
         self.wait_until("send", self.wait_bound(), move |sink, state, start| {
             if state.is_dropped() {
                 return Some(Err(sink.closed_error()));
@@ -239,8 +238,9 @@ impl EndpointSink {
             match state.admits_send(sink.capacity()) {
                 Ok(()) => {
                     let payload = payload.take()?;
-                    // The wake is seen by `wait_until` (the writer was parked).
-                    state.accept(framing, payload);
+                    // The wake is seen by `wait_until` (the writer was
+                    // parked); this slow path drops a copied payload under the lock.
+                    drop(state.accept(payload));
                     Some(Ok(()))
                 }
                 Err(Refusal::NotConnected) => match sink.start_writer(state, "send") {
@@ -300,11 +300,11 @@ impl MessageSink for EndpointSink {
         if let Err(error) = self.check_size(&payload) {
             return SinkFuture::ready(Err(error));
         }
-        let wake = {
+        let accepted = {
             // Held for one push and a counter; never across an await.
             let mut state = self.shared.lock();
             match state.admits_send(self.capacity()) {
-                Ok(()) => state.accept(self.shared.config.framing, payload),
+                Ok(()) => state.accept(payload),
                 Err(Refusal::Dropped) => return SinkFuture::ready(Err(self.closed_error())),
                 Err(_) => {
                     // Start connecting now rather than when the future is
@@ -319,14 +319,16 @@ impl MessageSink for EndpointSink {
                 }
             }
         };
-        self.wake_writer(wake);
+        self.wake_writer(accepted.wake);
+        // A copied payload is freed here, on the sender's CPU, after unlocking.
+        drop(accepted.spent);
         SinkFuture::ready(Ok(()))
     }
 
     fn try_send(&self, message: Message) -> Result<(), SinkError> {
         let payload = message.payload;
         self.check_size(&payload)?;
-        let (wake, start) = {
+        let (accepted, start) = {
             let mut state = self.shared.lock();
             match state.admits_try_send(self.capacity()) {
                 Ok(()) => {}
@@ -350,10 +352,11 @@ impl MessageSink for EndpointSink {
                 Err(_) => return Err(self.closed_error()),
             }
             let start = self.start_writer(&mut state, "try_send")?;
-            (state.accept(self.shared.config.framing, payload), start)
+            (state.accept(payload), start)
         };
         self.spawn(start);
-        self.wake_writer(wake);
+        self.wake_writer(accepted.wake);
+        drop(accepted.spent);
         Ok(())
     }
 

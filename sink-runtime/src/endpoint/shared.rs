@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 
 use super::state::{EndpointState, PublishedState};
 use crate::ConnectionState;
-use crate::config::LeafConfig;
+use crate::config::{Endpoint, LeafConfig};
 use crate::observe::{SinkMetrics, Throttle};
 
 /// How far away a deadline is put when the configured duration would not
@@ -60,12 +60,19 @@ pub(crate) struct Throttles {
 impl Shared {
     pub(crate) fn new(name: String, sink_type: &'static str, config: LeafConfig) -> Shared {
         let published = Arc::new(PublishedState::default());
-        let metrics = SinkMetrics::new(&name);
+        let state = EndpointState::new(
+            Arc::clone(&published),
+            SinkMetrics::new(&name),
+            config.framing,
+            // WebSocket writes each message as its own frame: its payloads
+            // stay as they were sent.
+            !matches!(config.endpoint, Endpoint::WebSocket(_)),
+        );
         Shared {
             name,
             sink_type,
             config,
-            state: Mutex::new(EndpointState::new(Arc::clone(&published), metrics)),
+            state: Mutex::new(state),
             published,
             work: Notify::new(),
             changed: Notify::new(),

@@ -27,7 +27,6 @@
 //! `connection_lost`, `next_step`, `batch_written`, `exit`). All run under
 //! the sink's mutex, never across an await.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Instant, SystemTime};
@@ -38,7 +37,7 @@ use super::write_through;
 use crate::ConnectionState;
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
-use crate::transport::SharedStream;
+use crate::transport::{INLINE_MAX, Pending, SharedStream};
 
 /// Where the sink's connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +118,16 @@ pub(crate) enum Refusal {
     Full,
 }
 
+/// What `accept` did with a message.
+#[derive(Debug)]
+#[must_use = "wake the writer and drop the payload after unlocking"]
+pub(crate) struct Accepted {
+    /// The writer is parked and must be woken.
+    pub(crate) wake: bool,
+    /// The payload, copied or written: drop it once the lock is released.
+    pub(crate) spent: Option<Bytes>,
+}
+
 /// What the writer's batch achieved, as the state needs it.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Written {
@@ -180,8 +189,12 @@ pub(crate) struct EndpointState {
     writer: Option<u64>,
     /// Generations handed out so far.
     leases: u64,
-    /// Accepted payloads not yet taken by the writer.
-    pending: VecDeque<Bytes>,
+    /// Accepted messages not yet taken by the writer.
+    pending: Pending,
+    /// How messages are framed, and whether small payloads are copied into
+    /// the frame buffer when accepted (length-prefixed Unix and TCP).
+    framing: Framing,
+    copy_small: bool,
     /// Messages the writer took and has not yet reported on.
     in_flight: usize,
     /// The last writer ended in failure (shown as `ConnectionState::Failed`).
@@ -218,13 +231,23 @@ pub(crate) struct EndpointState {
 }
 
 impl EndpointState {
-    pub(crate) fn new(published: Arc<PublishedState>, metrics: SinkMetrics) -> EndpointState {
+    /// `copy_small`: the transport writes frames as bytes (Unix, TCP) and
+    /// `framing` is length-prefixed, so small payloads may be copied into
+    /// the frame buffer when accepted (see `transport::pending`).
+    pub(crate) fn new(
+        published: Arc<PublishedState>,
+        metrics: SinkMetrics,
+        framing: Framing,
+        copy_small: bool,
+    ) -> EndpointState {
         published.set(ConnectionState::Disconnected);
         EndpointState {
             phase: Phase::Idle,
             writer: None,
             leases: 0,
-            pending: VecDeque::new(),
+            pending: Pending::default(),
+            framing,
+            copy_small: copy_small && framing == Framing::LengthPrefixed,
             in_flight: 0,
             failed: false,
             failures: 0,
@@ -330,10 +353,11 @@ impl EndpointState {
 
     /// Accepts `payload`; the caller checked `admits_*` and that a writer
     /// exists. On an idle Unix or TCP sink the frame is written through to
-    /// the socket, else queued. Returns whether the writer must be woken,
-    /// which the caller does after unlocking.
+    /// the socket, else queued. Returns whether the writer must be woken, and
+    /// the payload if it was copied: the caller wakes and drops it after
+    /// unlocking.
     #[inline]
-    pub(crate) fn accept(&mut self, framing: Framing, payload: Bytes) -> bool {
+    pub(crate) fn accept(&mut self, payload: Bytes) -> Accepted {
         debug_assert!(
             self.writer.is_some(),
             "messages are only accepted with a writer"
@@ -342,10 +366,19 @@ impl EndpointState {
         // What a busy sink pays: the writer is awake or work is queued, or
         // the sink was found busy a moment ago.
         if self.writer_parked && self.pending.is_empty() && !self.skip_write_through() {
-            return self.accept_idle(framing, payload);
+            return self.accept_idle(payload);
         }
-        self.pending.push_back(payload);
-        std::mem::replace(&mut self.writer_parked, false)
+        self.queue(payload)
+    }
+
+    #[inline]
+    fn queue(&mut self, payload: Bytes) -> Accepted {
+        let copy = self.copy_small && payload.len() <= INLINE_MAX;
+        let spent = self.pending.push(payload, copy);
+        Accepted {
+            wake: std::mem::replace(&mut self.writer_parked, false),
+            spent,
+        }
     }
 
     #[inline]
@@ -360,12 +393,12 @@ impl EndpointState {
     /// `accept` on a parked, empty sink: write through if it has been idle.
     /// Kept out of line: the busy path never calls it.
     #[inline(never)]
-    fn accept_idle(&mut self, framing: Framing, payload: Bytes) -> bool {
+    fn accept_idle(&mut self, payload: Bytes) -> Accepted {
         let outcome = write_through::attempt(
             self.stream.as_ref(),
             &mut self.idle_since,
             &mut self.write_through_skips,
-            framing,
+            self.framing,
             &payload,
         );
         match outcome {
@@ -373,14 +406,16 @@ impl EndpointState {
                 self.stats.sent += 1;
                 self.stats.bytes_sent += bytes as u64;
                 self.metrics.sent(1, bytes as u64);
-                return false;
+                return Accepted {
+                    wake: false,
+                    spent: Some(payload),
+                };
             }
             // The writer writes the rest of the frame first.
             write_through::Outcome::Part(bytes) => self.front_written = bytes,
             write_through::Outcome::Nothing => {}
         }
-        self.pending.push_back(payload);
-        std::mem::replace(&mut self.writer_parked, false)
+        self.queue(payload)
     }
 
     /// Hands out the writer lease if no writer runs and the sink may start
@@ -486,7 +521,7 @@ impl EndpointState {
     pub(crate) fn next_step(
         &mut self,
         lease: &Lease,
-        batch: &mut VecDeque<Bytes>,
+        batch: &mut Pending,
         now: Instant,
         linger: &mut u32,
     ) -> Next {
@@ -524,7 +559,7 @@ impl EndpointState {
     pub(crate) fn batch_written(
         &mut self,
         lease: &Lease,
-        batch: &mut VecDeque<Bytes>,
+        batch: &mut Pending,
         written: Written,
         error: Option<&str>,
     ) -> u64 {
@@ -553,10 +588,7 @@ impl EndpointState {
             Some(reason) => {
                 self.stream = None;
                 self.fail(settled as u64 - written.messages.min(total) as u64, reason);
-                for payload in batch.drain(settled..).rev() {
-                    self.pending.push_front(payload);
-                }
-                batch.clear();
+                batch.requeue_from(settled, &mut self.pending);
             }
         }
         self.metrics.queue_depth(self.pending.len() as u64);

@@ -2,7 +2,6 @@
 //! senders, writer tasks (current and stale) and the runtime can apply,
 //! with the invariants of `state.rs` checked after every step.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +11,7 @@ use proptest::prelude::*;
 use super::{EndpointState, Exit, Lease, Next, Phase, PublishedState, Refusal, Written};
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
+use crate::transport::Pending;
 
 const CAPACITY: usize = 4;
 
@@ -59,7 +59,7 @@ fn op() -> impl Strategy<Value = Op> {
 /// A spawned writer task as the model sees it.
 struct Task {
     lease: Lease,
-    batch: VecDeque<Bytes>,
+    batch: Pending,
 }
 
 struct Model {
@@ -74,6 +74,8 @@ impl Model {
             state: EndpointState::new(
                 Arc::new(PublishedState::default()),
                 SinkMetrics::new("model"),
+                Framing::LengthPrefixed,
+                true,
             ),
             tasks: Vec::new(),
             reported: 0,
@@ -106,8 +108,7 @@ impl Model {
         match op {
             Op::Send => {
                 if self.state.admits_send(CAPACITY).is_ok() {
-                    self.state
-                        .accept(Framing::LengthPrefixed, Bytes::from_static(b"m"));
+                    drop(self.state.accept(Bytes::from_static(b"m")));
                 }
             }
             Op::TrySend => match self.state.admits_try_send(CAPACITY) {
@@ -116,11 +117,11 @@ impl Model {
                         let lease = self.state.start_writer().expect("idle and open");
                         self.tasks.push(Task {
                             lease,
-                            batch: VecDeque::new(),
+                            batch: Pending::default(),
                         });
                     }
-                    self.state
-                        .accept(Framing::LengthPrefixed, Bytes::from_static(b"t"));
+                    // Over INLINE_MAX: kept as it was sent, beside the copied ones.
+                    drop(self.state.accept(Bytes::from(vec![b't'; 2000])));
                 }
                 Err(refusal) => assert_ne!(refusal, Refusal::NotConnected),
             },
@@ -134,7 +135,7 @@ impl Model {
                     );
                     self.tasks.push(Task {
                         lease,
-                        batch: VecDeque::new(),
+                        batch: Pending::default(),
                     });
                 }
             }

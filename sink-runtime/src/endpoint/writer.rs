@@ -17,18 +17,16 @@
 //! deadline (`lazy.wait_timeout_secs`): what is not written by then fails,
 //! so a peer that stopped reading cannot keep the task and its socket alive.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
 use tokio::runtime::Handle;
 
 use super::connect::{ConnectFailure, Connector};
 use super::shared::Shared;
 use super::state::{Exit, Lease, Next, Phase, Written};
 use crate::observe::TARGET;
-use crate::transport::Connection;
+use crate::transport::{Connection, Pending};
 
 /// How many times the writer yields and looks at the queue again after a
 /// write before it parks. A sender that keeps sending refills the queue within
@@ -126,8 +124,7 @@ async fn serve(
     mut connection: Connection,
 ) -> Exit {
     let framing = shared.config.framing;
-    let mut batch: VecDeque<Bytes> = VecDeque::new();
-    let mut out: Vec<u8> = Vec::new();
+    let mut batch = Pending::default();
     // Yields left before parking on an empty queue (see `LINGER_YIELDS`).
     let mut linger = 0;
     loop {
@@ -142,7 +139,7 @@ async fn serve(
                 // Room was made for senders waiting on a full queue.
                 shared.changed.notify_waiters();
                 let outcome = tokio::select! {
-                    outcome = connection.write_batch(&batch, framing, skip, &mut out) => outcome,
+                    outcome = connection.write_batch(&batch, framing, skip) => outcome,
                     () = shared.drain_deadline() => return drain_timed_out(),
                 };
                 let written = Written {

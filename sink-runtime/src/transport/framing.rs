@@ -16,14 +16,6 @@ pub(crate) fn frame_len(framing: Framing, payload: &Bytes) -> usize {
     }
 }
 
-/// Appends the frame of `payload` to `out`.
-pub(crate) fn encode(framing: Framing, payload: &Bytes, out: &mut Vec<u8>) {
-    if framing == Framing::LengthPrefixed {
-        out.extend_from_slice(&length_prefix(payload));
-    }
-    out.extend_from_slice(payload);
-}
-
 /// The `length_prefixed` header of `payload`. The caller has checked that the
 /// length fits (`max_message_bytes` is at most `u32::MAX`).
 pub(crate) fn length_prefix(payload: &Bytes) -> [u8; 4] {
@@ -38,13 +30,9 @@ mod tests {
 
     #[test]
     fn length_prefix_is_u32_little_endian() {
-        let mut out = Vec::new();
-        encode(
-            Framing::LengthPrefixed,
-            &Bytes::from_static(b"abc"),
-            &mut out,
-        );
-        encode(Framing::Raw, &Bytes::from_static(b"de"), &mut out);
-        assert_eq!(out, b"\x03\x00\x00\x00abcde");
+        let payload = Bytes::from_static(b"abc");
+        assert_eq!(length_prefix(&payload), [3, 0, 0, 0]);
+        assert_eq!(frame_len(Framing::LengthPrefixed, &payload), 7);
+        assert_eq!(frame_len(Framing::Raw, &payload), 3);
     }
 }

@@ -1,11 +1,12 @@
 //! One open connection to an endpoint, whatever its transport.
 
 mod framing;
+mod pending;
 mod stream;
 mod tls;
 mod websocket;
 
-use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,7 +17,8 @@ use tokio_tungstenite::tungstenite;
 
 use crate::config::{Endpoint, Framing, LeafConfig};
 
-pub(crate) use framing::{encode, frame_len};
+pub(crate) use framing::{frame_len, length_prefix};
+pub(crate) use pending::{INLINE_MAX, Pending, Run};
 pub(crate) use stream::SharedStream;
 pub(crate) use tls::client_config;
 
@@ -85,18 +87,17 @@ impl Connection {
         }
     }
 
-    /// Writes `batch` in order, in chunks of about `WRITE_CHUNK` bytes. The
-    /// first `skip` bytes of the first frame are already on this connection
-    /// (a sender's write-through that the socket took only part of).
+    /// Writes `batch` in order, in vectored writes of about `WRITE_CHUNK`
+    /// bytes. The first `skip` bytes of the first frame are already on this
+    /// connection (a sender's write-through that the socket took only part of).
     pub(crate) async fn write_batch(
         &mut self,
-        batch: &VecDeque<Bytes>,
+        batch: &Pending,
         framing: Framing,
         skip: usize,
-        out: &mut Vec<u8>,
     ) -> BatchOutcome {
         match self {
-            Connection::Stream(stream) => write_stream(stream, batch, framing, skip, out).await,
+            Connection::Stream(stream) => write_stream(stream, batch, framing, skip).await,
             Connection::WebSocket(stream) => write_websocket(stream, batch).await,
         }
     }
@@ -144,108 +145,234 @@ impl Connection {
     }
 }
 
+/// At most this many slices in one vectored write (well under `IOV_MAX`).
+const MAX_SLICES: usize = 64;
+
+/// Where a write of the batch's wire bytes stands: run `run`, `offset`
+/// bytes into its wire bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    run: usize,
+    offset: usize,
+}
+
+/// The wire bytes a run takes.
+fn run_len(run: Run<'_>, framing: Framing) -> usize {
+    match run {
+        Run::Frames { bytes, .. } => bytes.len(),
+        Run::Payload(payload) => frame_len(framing, payload),
+    }
+}
+
+impl Cursor {
+    fn advance(&mut self, batch: &Pending, framing: Framing, mut bytes: usize) {
+        while bytes > 0 {
+            let Some(run) = batch.run(self.run) else {
+                return;
+            };
+            let left = run_len(run, framing) - self.offset;
+            if bytes < left {
+                self.offset += bytes;
+                return;
+            }
+            bytes -= left;
+            self.run += 1;
+            self.offset = 0;
+        }
+    }
+}
+
 async fn write_stream(
     stream: &SharedStream,
-    batch: &VecDeque<Bytes>,
+    batch: &Pending,
     framing: Framing,
-    mut skip: usize,
-    out: &mut Vec<u8>,
+    skip: usize,
 ) -> BatchOutcome {
-    let mut outcome = BatchOutcome::default();
-    let mut next = 0;
-    while next < batch.len() {
-        out.clear();
-        let first = next;
-        while next < batch.len()
-            && (out.is_empty() || out.len() + frame_len(framing, &batch[next]) <= WRITE_CHUNK)
-        {
-            encode(framing, &batch[next], out);
-            next += 1;
-        }
-        // Only the first chunk holds the first frame.
-        let mut written = std::mem::take(&mut skip);
-        while written < out.len() {
-            let result = stream.write(&out[written..]).await;
-            match result {
-                Ok(0) => {
-                    return partial(
-                        outcome,
-                        batch,
-                        first,
-                        written,
-                        framing,
-                        "the connection closed".into(),
-                    );
-                }
-                Ok(count) => written += count,
-                Err(error) => {
-                    return partial(outcome, batch, first, written, framing, error.to_string());
-                }
+    let prefixed = framing == Framing::LengthPrefixed;
+    let mut cursor = Cursor::default();
+    cursor.advance(batch, framing, skip);
+    let mut position = skip;
+    loop {
+        // The length prefixes of the payload runs this write covers, made
+        // first so the slices below can borrow them.
+        let mut prefixes = [[0u8; 4]; MAX_SLICES / 2];
+        for (run, prefix) in (cursor.run..).zip(prefixes.iter_mut()) {
+            match batch.run(run) {
+                Some(Run::Payload(payload)) => *prefix = length_prefix(payload),
+                Some(Run::Frames { .. }) => {}
+                None => break,
             }
         }
-        outcome.written = next;
-        outcome.bytes += out.len() as u64;
+        let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+        let (mut count, mut gathered, mut offset) = (0, 0, cursor.offset);
+        for (index, prefix) in prefixes.iter().enumerate() {
+            if count + 2 > MAX_SLICES || gathered >= WRITE_CHUNK {
+                break;
+            }
+            let Some(current) = batch.run(cursor.run + index) else {
+                break;
+            };
+            match current {
+                Run::Frames { bytes, .. } => {
+                    slices[count] = IoSlice::new(&bytes[offset..]);
+                    count += 1;
+                    gathered += bytes.len() - offset;
+                }
+                Run::Payload(payload) => {
+                    let head = if prefixed { prefix.len() } else { 0 };
+                    if offset < head {
+                        slices[count] = IoSlice::new(&prefix[offset..]);
+                        count += 1;
+                        gathered += head - offset;
+                    }
+                    let body = offset.saturating_sub(head);
+                    slices[count] = IoSlice::new(&payload[body..]);
+                    count += 1;
+                    gathered += payload.len() - body;
+                }
+            }
+            offset = 0;
+        }
+        if count == 0 {
+            return settle(batch, framing, position, None);
+        }
+        match stream.write_vectored(&slices[..count]).await {
+            Ok(0) => {
+                return settle(
+                    batch,
+                    framing,
+                    position,
+                    Some("the connection closed".into()),
+                );
+            }
+            Ok(written) => {
+                cursor.advance(batch, framing, written);
+                position += written;
+            }
+            Err(error) => return settle(batch, framing, position, Some(error.to_string())),
+        }
     }
-    outcome
 }
 
-/// Counts the messages of the chunk starting at `first` that were wholly
-/// written before `written` bytes; a message cut in the middle is not counted,
-/// so it is sent again, whole, on the next connection.
-fn partial(
-    mut outcome: BatchOutcome,
-    batch: &VecDeque<Bytes>,
-    first: usize,
-    written: usize,
+/// The outcome of a batch of which the first `position` wire bytes are on
+/// the connection: a message cut in the middle is not counted, so it is
+/// sent again, whole, on the next connection.
+fn settle(
+    batch: &Pending,
     framing: Framing,
-    error: String,
+    position: usize,
+    error: Option<String>,
 ) -> BatchOutcome {
+    let mut outcome = BatchOutcome {
+        error,
+        ..BatchOutcome::default()
+    };
     let mut end = 0;
-    for payload in batch.range(first..) {
-        let next_end = end + frame_len(framing, payload);
-        if next_end > written {
-            break;
+    'runs: for run in batch.runs() {
+        match run {
+            // A run wholly on the wire counts without parsing its frames.
+            Run::Frames { bytes, count } if end + bytes.len() <= position => {
+                end += bytes.len();
+                outcome.written += count;
+            }
+            Run::Frames { bytes, .. } => {
+                for frame in pending::frames(bytes) {
+                    if end + frame.len() > position {
+                        break 'runs;
+                    }
+                    end += frame.len();
+                    outcome.written += 1;
+                }
+            }
+            Run::Payload(payload) => {
+                let len = frame_len(framing, payload);
+                if end + len > position {
+                    break;
+                }
+                end += len;
+                outcome.written += 1;
+            }
         }
-        end = next_end;
-        outcome.written += 1;
     }
-    outcome.bytes += end as u64;
-    outcome.error = Some(error);
+    outcome.bytes = end as u64;
     outcome
 }
 
-async fn write_websocket(
-    stream: &mut websocket::WsStream,
-    batch: &VecDeque<Bytes>,
-) -> BatchOutcome {
-    let mut outcome = BatchOutcome::default();
-    let mut next = 0;
-    while next < batch.len() {
-        let first = next;
-        let mut chunk_bytes = 0u64;
-        while next < batch.len()
-            && (next == first || chunk_bytes + (batch[next].len() as u64) <= WRITE_CHUNK as u64)
-        {
-            chunk_bytes += batch[next].len() as u64;
-            // `feed` only buffers; a failure here means nothing of this
-            // message reached the socket.
-            if let Err(error) = stream
-                .feed(tungstenite::Message::Binary(batch[next].clone()))
-                .await
-            {
-                outcome.uncertain = next - first;
-                outcome.error = Some(error.to_string());
-                return outcome;
+async fn write_websocket(stream: &mut websocket::WsStream, batch: &Pending) -> BatchOutcome {
+    let mut chunk = WsChunk::default();
+    for run in batch.runs() {
+        let result = match run {
+            Run::Payload(payload) => chunk.feed(stream, payload.clone()).await,
+            // WebSocket payloads are never copied into frames (see
+            // `pending`), but a run of frames would still go one message
+            // per WebSocket frame.
+            Run::Frames { bytes, .. } => {
+                let mut result = Ok(());
+                for frame in pending::frames(bytes) {
+                    result = chunk
+                        .feed(stream, Bytes::copy_from_slice(&frame[4..]))
+                        .await;
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result
             }
-            next += 1;
+        };
+        if let Err(error) = result {
+            return chunk.failed(error);
         }
-        if let Err(error) = stream.flush().await {
-            outcome.uncertain = next - first;
-            outcome.error = Some(error.to_string());
-            return outcome;
-        }
-        outcome.written = next;
-        outcome.bytes += chunk_bytes;
     }
-    outcome
+    match chunk.flush(stream).await {
+        Ok(()) => chunk.outcome,
+        Err(error) => chunk.failed(error),
+    }
+}
+
+/// Messages fed to the WebSocket codec and flushed every `WRITE_CHUNK` bytes.
+#[derive(Default)]
+struct WsChunk {
+    outcome: BatchOutcome,
+    /// Fed since the last flush: written or not, nobody knows yet.
+    unflushed: usize,
+    unflushed_bytes: u64,
+}
+
+impl WsChunk {
+    async fn feed(
+        &mut self,
+        stream: &mut websocket::WsStream,
+        payload: Bytes,
+    ) -> Result<(), String> {
+        let len = payload.len() as u64;
+        stream
+            .feed(tungstenite::Message::Binary(payload))
+            .await
+            .map_err(|error| error.to_string())?;
+        self.unflushed += 1;
+        self.unflushed_bytes += len;
+        if self.unflushed_bytes >= WRITE_CHUNK as u64 {
+            self.flush(stream).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, stream: &mut websocket::WsStream) -> Result<(), String> {
+        if self.unflushed == 0 {
+            return Ok(());
+        }
+        stream.flush().await.map_err(|error| error.to_string())?;
+        self.outcome.written += std::mem::take(&mut self.unflushed);
+        self.outcome.bytes += std::mem::take(&mut self.unflushed_bytes);
+        Ok(())
+    }
+
+    /// Messages fed since the last flush may or may not have reached the
+    /// peer: they count as failed, never resent, so the peer never sees a
+    /// duplicate.
+    fn failed(mut self, error: String) -> BatchOutcome {
+        self.outcome.uncertain = self.unflushed;
+        self.outcome.error = Some(error);
+        self.outcome
+    }
 }

@@ -41,17 +41,18 @@ impl SharedStream {
         }
     }
 
-    /// Writes some of `buf`, waiting until the socket can take it.
-    pub(crate) async fn write(&self, buf: &[u8]) -> io::Result<usize> {
+    /// Writes some of `slices`, in one vectored write, waiting until the
+    /// socket can take it.
+    pub(crate) async fn write_vectored(&self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
         loop {
             let attempt = match self {
                 SharedStream::Unix(stream) => {
                     stream.writable().await?;
-                    stream.try_write(buf)
+                    stream.try_write_vectored(slices)
                 }
                 SharedStream::Tcp(stream) => {
                     stream.writable().await?;
-                    stream.try_write(buf)
+                    stream.try_write_vectored(slices)
                 }
             };
             match attempt {

@@ -1,0 +1,218 @@
+//! The queue of accepted messages, kept as the writer will put them on the wire.
+//!
+//! A small payload on a length-prefixed byte stream is copied, with its
+//! prefix, into one contiguous buffer when it is accepted; the writer hands
+//! that buffer to the socket as it is. The sender's `Bytes` is then dropped
+//! on the sender's own CPU, so no reference count (or heap block of a `Vec`
+//! made per message) moves to the writer's CPU and back for each message,
+//! and the writer copies nothing. A payload over [`INLINE_MAX`], or one for a
+//! transport that needs each message whole (WebSocket, `raw` framing), is
+//! kept as the `Bytes` it came in: never copied.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use crate::transport::length_prefix;
+
+/// The largest payload copied into the frame buffer when accepted. Copying
+/// this much costs less than moving a reference count between CPUs; above it
+/// the copy dominates, and the payload is written from where it is.
+pub(crate) const INLINE_MAX: usize = 1024;
+
+/// Accepted messages, in order.
+#[derive(Debug, Default)]
+pub(crate) struct Pending {
+    /// Frames (u32 little-endian length, then payload) of copied payloads.
+    inline: Vec<u8>,
+    segments: VecDeque<Segment>,
+    messages: usize,
+}
+
+#[derive(Debug)]
+enum Segment {
+    /// `count` whole length-prefixed frames in `inline[start..end]`.
+    Inline {
+        start: usize,
+        end: usize,
+        count: usize,
+    },
+    /// One message, its payload as it was sent.
+    Shared(Bytes),
+}
+
+/// A run of queued messages, as a transport writes them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Run<'a> {
+    /// `count` whole length-prefixed frames, ready for the socket.
+    Frames { bytes: &'a [u8], count: usize },
+    /// One message whose payload is still to be framed.
+    Payload(&'a Bytes),
+}
+
+impl Pending {
+    /// Messages queued.
+    pub(crate) fn len(&self) -> usize {
+        self.messages
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.messages == 0
+    }
+
+    /// Appends a message: its length-prefixed frame copied into the buffer if
+    /// `copy`, else the payload itself. Returns the payload when it was
+    /// copied, for the caller to drop once it has released the sink's lock.
+    #[inline]
+    pub(crate) fn push(&mut self, payload: Bytes, copy: bool) -> Option<Bytes> {
+        self.messages += 1;
+        if !copy {
+            self.segments.push_back(Segment::Shared(payload));
+            return None;
+        }
+        self.push_frame(&length_prefix(&payload), &payload);
+        Some(payload)
+    }
+
+    fn push_frame(&mut self, prefix: &[u8], payload: &[u8]) {
+        let start = self.inline.len();
+        self.inline.extend_from_slice(prefix);
+        self.inline.extend_from_slice(payload);
+        let end = self.inline.len();
+        match self.segments.back_mut() {
+            Some(Segment::Inline {
+                end: last_end,
+                count,
+                ..
+            }) if *last_end == start => {
+                *last_end = end;
+                *count += 1;
+            }
+            _ => self.segments.push_back(Segment::Inline {
+                start,
+                end,
+                count: 1,
+            }),
+        }
+    }
+
+    /// Empties the queue, keeping its capacity.
+    pub(crate) fn clear(&mut self) {
+        self.inline.clear();
+        self.segments.clear();
+        self.messages = 0;
+    }
+
+    /// Run number `index`, in queue order.
+    pub(crate) fn run(&self, index: usize) -> Option<Run<'_>> {
+        Some(match self.segments.get(index)? {
+            Segment::Inline { start, end, count } => Run::Frames {
+                bytes: &self.inline[*start..*end],
+                count: *count,
+            },
+            Segment::Shared(payload) => Run::Payload(payload),
+        })
+    }
+
+    /// The queued runs, in order.
+    pub(crate) fn runs(&self) -> impl Iterator<Item = Run<'_>> + '_ {
+        self.segments.iter().map(|segment| match segment {
+            Segment::Inline { start, end, count } => Run::Frames {
+                bytes: &self.inline[*start..*end],
+                count: *count,
+            },
+            Segment::Shared(payload) => Run::Payload(payload),
+        })
+    }
+
+    /// Moves the messages from index `first` on to the front of `queue`,
+    /// ahead of what it holds, keeping their order, and empties `self`.
+    /// Only after a failed write, so the copy it makes is off the hot path.
+    pub(crate) fn requeue_from(&mut self, first: usize, queue: &mut Pending) {
+        let mut rest = Pending::default();
+        rest.append_from(self, first);
+        rest.append_from(queue, 0);
+        std::mem::swap(queue, &mut rest);
+        self.clear();
+    }
+
+    /// Appends the messages of `other` from index `first` on.
+    fn append_from(&mut self, other: &Pending, first: usize) {
+        let mut index = 0;
+        for segment in &other.segments {
+            match segment {
+                Segment::Shared(payload) => {
+                    if index >= first {
+                        self.messages += 1;
+                        self.segments.push_back(Segment::Shared(payload.clone()));
+                    }
+                    index += 1;
+                }
+                Segment::Inline { start, end, .. } => {
+                    for frame in frames(&other.inline[*start..*end]) {
+                        if index >= first {
+                            self.messages += 1;
+                            self.push_frame(&[], frame);
+                        }
+                        index += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The whole frames of a run of length-prefixed frames.
+pub(crate) fn frames(mut bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    std::iter::from_fn(move || {
+        let prefix: [u8; 4] = bytes.get(..4)?.try_into().ok()?;
+        let end = 4 + u32::from_le_bytes(prefix) as usize;
+        let frame = bytes.get(..end)?;
+        bytes = &bytes[end..];
+        Some(frame)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contents(pending: &Pending) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for run in pending.runs() {
+            match run {
+                Run::Frames { bytes, count } => {
+                    let found: Vec<Vec<u8>> = frames(bytes).map(|f| f[4..].to_vec()).collect();
+                    assert_eq!(found.len(), count);
+                    out.extend(found);
+                }
+                Run::Payload(payload) => out.push(payload.to_vec()),
+            }
+        }
+        assert_eq!(out.len(), pending.len());
+        out
+    }
+
+    #[test]
+    fn keeps_order_across_copied_and_shared_payloads() {
+        let mut pending = Pending::default();
+        for (index, copy) in [true, true, false, true, false, false, true]
+            .iter()
+            .enumerate()
+        {
+            pending.push(Bytes::from(vec![index as u8; index + 1]), *copy);
+        }
+        let expected: Vec<Vec<u8>> = (0..7).map(|index| vec![index as u8; index + 1]).collect();
+        assert_eq!(contents(&pending), expected);
+        // Runs of copied payloads share one segment.
+        assert_eq!(pending.runs().count(), 6);
+
+        let mut queue = Pending::default();
+        queue.push(Bytes::from_static(b"later"), true);
+        pending.requeue_from(3, &mut queue);
+        assert!(pending.is_empty());
+        let mut expected_after: Vec<Vec<u8>> = expected[3..].to_vec();
+        expected_after.push(b"later".to_vec());
+        assert_eq!(contents(&queue), expected_after);
+    }
+}
