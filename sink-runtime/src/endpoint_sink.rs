@@ -9,7 +9,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use crate::config::{LeafConfig, ServiceConfig, ServiceKind};
+use crate::config::{ConfigErrors, Domain, LeafConfig, ServiceConfig, ServiceKind};
 use crate::queue::{GaveUp, Link, Queue, Shared};
 use crate::write_through;
 use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMetadata, writer};
@@ -30,6 +30,9 @@ use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMe
 /// Dropping the sink lets the writer finish what is queued, then close.
 pub struct EndpointSink {
     shared: Arc<Shared>,
+    /// Set for a sink whose config needs a variable it was not given; every
+    /// send, try_send and connect returns it (see `unresolved`).
+    unresolved: Option<Box<ConfigErrors>>,
 }
 
 impl EndpointSink {
@@ -60,6 +63,7 @@ impl EndpointSink {
     fn new(name: String, sink_type: &'static str, config: LeafConfig) -> EndpointSink {
         EndpointSink {
             shared: Arc::new(Shared::new(name, sink_type, config)),
+            unresolved: None,
         }
     }
 
@@ -247,6 +251,9 @@ pub(crate) fn mem_take_flag(flag: &mut bool) -> bool {
 
 impl MessageSink for EndpointSink {
     fn send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
+        if let Err(error) = self.admit(&message) {
+            return SinkFuture::ready(Err(error));
+        }
         let payload = message.payload;
         if let Err(error) = self.check_size(&payload) {
             return SinkFuture::ready(Err(error));
@@ -274,6 +281,7 @@ impl MessageSink for EndpointSink {
     }
 
     fn try_send(&self, message: Message) -> Result<(), SinkError> {
+        self.admit(&message)?;
         let payload = message.payload;
         self.check_size(&payload)?;
         let wake = {
@@ -321,6 +329,9 @@ impl MessageSink for EndpointSink {
     }
 
     fn connect(&self) -> SinkFuture<'_, Result<(), SinkError>> {
+        if let Some(problem) = &self.unresolved {
+            return SinkFuture::ready(Err(SinkError::InvalidConfig((**problem).clone())));
+        }
         let failures_before = {
             let queue = self.shared.lock();
             if queue.link == Link::Up {
@@ -367,7 +378,40 @@ impl MessageSink for EndpointSink {
             messages_failed: queue.failed_messages,
             bytes_sent: queue.bytes_sent,
             last_error: queue.last_error.clone(),
+            labels: self.shared.config.metadata.clone(),
         }
+    }
+}
+
+/// Sinks whose config is not complete, and the checks a message passes
+/// before anything is queued or written.
+impl EndpointSink {
+    /// A sink that refuses every send, try_send and connect with
+    /// `SinkError::InvalidConfig(problem)`: its config needs a `${VAR}` it was
+    /// not given (the generated `Sinks::new()` uses the compiled values only).
+    pub fn unresolved(
+        name: impl Into<String>,
+        sink_type: &'static str,
+        config: LeafConfig,
+        problem: ConfigErrors,
+    ) -> EndpointSink {
+        let mut sink = EndpointSink::new(name.into(), sink_type, config);
+        sink.unresolved = Some(Box::new(problem));
+        sink
+    }
+
+    /// Refuses `message` if the sink's config is unresolved, or if its TLV
+    /// type is outside the sink's `domain`; nothing is written either way.
+    fn admit(&self, message: &Message) -> Result<(), SinkError> {
+        if let Some(problem) = &self.unresolved {
+            return Err(SinkError::InvalidConfig((**problem).clone()));
+        }
+        Domain::check_tlv(self.shared.config.domain, message.metadata.tlv_type).map_err(|reason| {
+            SinkError::OutsideDomain {
+                sink: self.shared.name.clone(),
+                reason,
+            }
+        })
     }
 }
 

@@ -82,6 +82,8 @@ pub struct SinkMetadata {
     pub bytes_sent: u64,
     /// The last connection or write error.
     pub last_error: Option<String>,
+    /// The service's `metadata` strings from the config, in file order.
+    pub labels: Vec<(String, String)>,
 }
 
 /// Where a sink's connection stands.

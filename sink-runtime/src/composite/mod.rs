@@ -225,6 +225,7 @@ impl MessageSink for CompositeSink {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .clone(),
+            labels: Vec::new(),
         }
     }
 

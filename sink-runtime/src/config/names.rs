@@ -21,6 +21,13 @@ const KEYWORDS: &[&str] = &[
     "override", "priv", "typeof", "unsized", "virtual", "yield",
 ];
 
+/// Whether `name` can be a generated accessor: the rules `include_sinks!`
+/// checks service names by (lowercase identifier, no keyword of any edition,
+/// none of [`RESERVED_NAMES`]).
+pub fn is_accessor_name(name: &str) -> bool {
+    name_problem(name).is_none()
+}
+
 /// Why `name` cannot name a service, with the fix, or `None` if it can.
 pub(crate) fn name_problem(name: &str) -> Option<(String, String)> {
     let suggestion = suggested_name(name);
