@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub use sink_runtime::config;
+pub use sink_runtime::config::Overrides;
 pub use sink_runtime::group;
 pub use sink_runtime::{
     CompositeSink, ConnectionState, EndpointSink, Message, MessageMetadata, MessagePriority,

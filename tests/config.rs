@@ -3,7 +3,6 @@
 //! key `y`: message; help`), then a file with many problems, the seed's
 //! example, and the model values every accepted form parses to.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use sinks::config::{
@@ -79,7 +78,7 @@ rejects! {
         "1:12: invalid TOML: unclosed table, expected `]`",
     ];
     rejects_unquoted_string_value: "[services.a]\ntype = relay\n" => [
-        "2:8: invalid TOML: string values must be quoted, expected literal string",
+        "2:8: service `a`: invalid TOML: string values must be quoted, expected literal string",
     ];
     rejects_service_table_defined_twice: format!("{RELAY_A}{RELAY_A}") => [
         "4:1: service `a`: the table is defined twice (first at line 1); remove one of the two tables, or rename one",
@@ -94,7 +93,7 @@ rejects! {
         "4:1: service `a`, key `endpont`: unknown key `endpont`; did you mean `endpoint`?",
     ];
     rejects_unknown_key_listing_the_keys: leaf_with("relay", "/tmp/a", "colour = 1\n") => [
-        "4:1: service `a`, key `colour`: unknown key `colour`; the keys a service takes are type, endpoint, pattern, targets, buffer_size, max_retries, retry_delay_ms, framing, max_message_bytes, tls_ca_file, lazy",
+        "4:1: service `a`, key `colour`: unknown key `colour`; the keys a service takes are type, endpoint, buffer_size, max_message_bytes, framing, max_retries, retry_delay_ms, tls_ca_file, pattern, targets, domain, precision_context, metadata, lazy",
     ];
     misspelt_endpoint_is_not_also_reported_missing: "[services.a]\ntype = \"relay\"\nendpont = \"/tmp/a\"\n" => [
         "3:1: service `a`, key `endpont`: unknown key `endpont`; did you mean `endpoint`?",
@@ -103,7 +102,7 @@ rejects! {
         "4:6: service `a`, key `lazy.max_retrys`: unknown key `lazy.max_retrys`; did you mean `lazy.max_retries`?",
     ];
     rejects_unknown_lazy_key_listing_the_keys: leaf_with("relay", "/tmp/a", "[services.a.lazy]\nfoo = 1\n") => [
-        "5:1: service `a`, key `lazy.foo`: unknown key `lazy.foo`; the `lazy` keys are max_retries, retry_delay_ms, backoff_multiplier, max_retry_delay_secs, auto_reconnect, connect_timeout_secs, wait_timeout_secs",
+        "5:1: service `a`, key `lazy.foo`: unknown key `lazy.foo`; the `lazy` keys are max_retries, retry_delay_ms, backoff_multiplier, max_retry_delay_secs, connect_timeout_secs, auto_reconnect, wait_timeout_secs",
     ];
     rejects_unknown_top_level_key: format!("title = \"x\"\n{RELAY_A}") => [
         "1:1: unknown top-level key `title`; every service is a `[services.NAME]` table",
@@ -212,7 +211,7 @@ rejects! {
         "6:11: service `c`, key `pattern`: unknown pattern `fan_out`; did you mean `fanout`?",
     ];
     rejects_unknown_pattern_listing_the_patterns: composite_with("pattern = \"broadcast\"\ntargets = [\"a\"]\n") => [
-        "6:11: service `c`, key `pattern`: unknown pattern `broadcast`; the patterns are `fanout`, `round_robin` and `failover`",
+        "6:11: service `c`, key `pattern`: unknown pattern `broadcast`; use `\"fanout\"`, `\"round_robin\"` or `\"failover\"`",
     ];
     rejects_composite_without_targets: composite_with("pattern = \"fanout\"\n") => [
         "4:11: service `c`, key `targets`: a composite needs `targets`; add e.g. `targets = [\"primary\", \"backup\"]`",
@@ -252,34 +251,34 @@ rejects! {
 
     // Numbers and durations.
     rejects_zero_buffer_size: leaf_with("relay", "/tmp/a", "buffer_size = 0\n") => [
-        "4:15: service `a`, key `buffer_size`: `buffer_size` is 0; use at least 1",
+        "4:15: service `a`, key `buffer_size`: `buffer_size` is 0; use a whole number from 1 to 16777216",
     ];
     rejects_backoff_multiplier_below_one: leaf_with("relay", "/tmp/a", "lazy.backoff_multiplier = 0.5\n") => [
-        "4:27: service `a`, key `lazy.backoff_multiplier`: `backoff_multiplier` is 0.5, below 1; use 1 for a constant delay or more for a growing one",
+        "4:27: service `a`, key `lazy.backoff_multiplier`: `lazy.backoff_multiplier` is 0.5; use a number from 1 to 1000",
     ];
     rejects_nan_backoff_multiplier: leaf_with("relay", "/tmp/a", "lazy.backoff_multiplier = nan\n") => [
-        "4:27: service `a`, key `lazy.backoff_multiplier`: expected a finite number",
+        "4:27: service `a`, key `lazy.backoff_multiplier`: `lazy.backoff_multiplier` is nan; use a number from 1 to 1000",
     ];
     rejects_zero_connect_timeout: leaf_with("relay", "/tmp/a", "lazy.connect_timeout_secs = 0\n") => [
-        "4:29: service `a`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is 0; use a positive number of seconds, e.g. 0.5 or 10",
+        "4:29: service `a`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is 0; use a number of seconds from 0.001 to 86400 (a day)",
     ];
     rejects_zero_wait_timeout: leaf_with("relay", "/tmp/a", "lazy.wait_timeout_secs = 0.0\n") => [
-        "4:26: service `a`, key `lazy.wait_timeout_secs`: `lazy.wait_timeout_secs` is 0; use a positive number of seconds, e.g. 0.5 or 10",
+        "4:26: service `a`, key `lazy.wait_timeout_secs`: `lazy.wait_timeout_secs` is 0.0; use a number of seconds from 0.001 to 86400 (a day)",
     ];
     rejects_zero_max_retry_delay: leaf_with("relay", "/tmp/a", "[services.a.lazy]\nmax_retry_delay_secs = 0\n") => [
-        "5:24: service `a`, key `lazy.max_retry_delay_secs`: `lazy.max_retry_delay_secs` is 0; use a positive number of seconds, e.g. 0.5 or 10",
+        "5:24: service `a`, key `lazy.max_retry_delay_secs`: `lazy.max_retry_delay_secs` is 0; use a number of seconds from 0.001 to 86400 (a day)",
     ];
     rejects_negative_timeout: leaf_with("relay", "/tmp/a", "lazy.connect_timeout_secs = -1\n") => [
-        "4:29: service `a`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is not a positive number of seconds; use a positive number of seconds, e.g. 0.5 or 10",
+        "4:29: service `a`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is -1; use a number of seconds from 0.001 to 86400 (a day)",
     ];
     rejects_timeout_too_long_for_a_duration: leaf_with("relay", "/tmp/a", "lazy.connect_timeout_secs = 1e300\n") => [
-        "4:29: service `a`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is more seconds than a duration holds; use a positive number of seconds, e.g. 0.5 or 10",
+        "4:29: service `a`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is 1e300; use a number of seconds from 0.001 to 86400 (a day)",
     ];
     rejects_negative_retry_count: leaf_with("relay", "/tmp/a", "max_retries = -1\n") => [
-        "4:15: service `a`, key `max_retries`: -1 is not a whole number from 0 to 18446744073709551615",
+        "4:15: service `a`, key `max_retries`: `max_retries` is -1; use a whole number from 0 to 1000000",
     ];
     rejects_max_message_bytes_over_u32_max: leaf_with("direct", "tcp://h:1", "max_message_bytes = 4294967296\n") => [
-        "4:21: service `a`, key `max_message_bytes`: 4294967296 does not fit the u32 length prefix of a frame; use at most 4294967295",
+        "4:21: service `a`, key `max_message_bytes`: `max_message_bytes` is 4294967296; use a whole number from 1 to 4294967295",
     ];
     rejects_max_retries_both_top_level_and_lazy: leaf_with("relay", "/tmp/a", "max_retries = 1\nlazy.max_retries = 2\n") => [
         "5:6: service `a`, key `lazy.max_retries`: `max_retries` is set both at the top level and as `lazy.max_retries`; keep one of them",
@@ -290,30 +289,30 @@ rejects! {
 
     // Wrong value types.
     rejects_non_string_type: "[services.a]\ntype = 1\n" => [
-        "2:8: service `a`, key `type`: expected a string, found an integer",
+        "2:8: service `a`, key `type`: expected `\"relay\"`, `\"direct\"` or `\"composite\"`, found an integer",
     ];
     rejects_non_string_endpoint_and_still_checks_the_rest:
         "[services.a]\ntype = \"relay\"\nendpoint = 5\nbuffer_size = 0\n" => [
         "3:12: service `a`, key `endpoint`: expected a string, found an integer",
-        "4:15: service `a`, key `buffer_size`: `buffer_size` is 0; use at least 1",
+        "4:15: service `a`, key `buffer_size`: `buffer_size` is 0; use a whole number from 1 to 16777216",
     ];
     rejects_string_buffer_size: leaf_with("relay", "/tmp/a", "buffer_size = \"10\"\n") => [
-        "4:15: service `a`, key `buffer_size`: expected a whole number, found a string",
+        "4:15: service `a`, key `buffer_size`: expected a whole number from 1 to 16777216, found a string",
     ];
     rejects_float_retry_count: leaf_with("relay", "/tmp/a", "max_retries = 1.5\n") => [
-        "4:15: service `a`, key `max_retries`: expected a whole number, found a float",
+        "4:15: service `a`, key `max_retries`: expected a whole number from 0 to 1000000, found a float",
     ];
     rejects_array_retry_delay: leaf_with("relay", "/tmp/a", "retry_delay_ms = [1]\n") => [
-        "4:18: service `a`, key `retry_delay_ms`: expected a whole number, found an array",
+        "4:18: service `a`, key `retry_delay_ms`: expected a whole number from 0 to 86400000, found an array",
     ];
     rejects_string_auto_reconnect: leaf_with("relay", "/tmp/a", "lazy.auto_reconnect = \"yes\"\n") => [
         "4:23: service `a`, key `lazy.auto_reconnect`: expected a boolean, found a string",
     ];
     rejects_string_timeout: leaf_with("relay", "/tmp/a", "lazy.wait_timeout_secs = \"5s\"\n") => [
-        "4:26: service `a`, key `lazy.wait_timeout_secs`: expected a number, found a string",
+        "4:26: service `a`, key `lazy.wait_timeout_secs`: expected a number of seconds from 0.001 to 86400 (a day), found a string",
     ];
     rejects_boolean_framing: leaf_with("relay", "/tmp/a", "framing = true\n") => [
-        "4:11: service `a`, key `framing`: expected a string, found a boolean",
+        "4:11: service `a`, key `framing`: expected `\"length_prefixed\"` or `\"raw\"`, found a boolean",
     ];
     rejects_unknown_framing_with_did_you_mean: leaf_with("relay", "/tmp/a", "framing = \"length-prefixed\"\n") => [
         "4:11: service `a`, key `framing`: unknown framing `length-prefixed`; did you mean `length_prefixed`?",
@@ -416,15 +415,15 @@ lazy.connect_timeout_secs = 0
 11 problems in the sinks config
   1:11: service `Feed`: the service name `Feed` is not a lowercase Rust identifier; use lowercase letters, digits and `_`, starting with a letter or `_`, e.g. `feed`
   3:1: service `Feed`, key `endpont`: unknown key `endpont`; did you mean `endpoint`?
-  4:15: service `Feed`, key `buffer_size`: `buffer_size` is 0; use at least 1
+  4:15: service `Feed`, key `buffer_size`: `buffer_size` is 0; use a whole number from 1 to 16777216
   8:12: service `ticks`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint
-  9:27: service `ticks`, key `lazy.backoff_multiplier`: `backoff_multiplier` is 0.5, below 1; use 1 for a constant delay or more for a growing one
+  9:27: service `ticks`, key `lazy.backoff_multiplier`: `lazy.backoff_multiplier` is 0.5; use a number from 1 to 1000
   13:11: service `group`, key `pattern`: unknown pattern `fanot`; did you mean `fanout`?
   14:1: service `group`, key `targets`: the targets form a cycle: group -> group; a composite cannot target itself; remove `group` from its `targets`
   14:21: service `group`, key `targets`: target `tiks` is not defined; did you mean `ticks`?
   14:29: service `group`, key `targets`: target `group` is listed twice; remove the second `group`
   19:1: service `web`, key `tls_ca_file`: `tls_ca_file` only applies to a `wss://` endpoint; remove it, or use a `wss://` endpoint
-  20:29: service `web`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is 0; use a positive number of seconds, e.g. 0.5 or 10";
+  20:29: service `web`, key `lazy.connect_timeout_secs`: `lazy.connect_timeout_secs` is 0; use a number of seconds from 0.001 to 86400 (a day)";
     assert_eq!(errors.to_string(), expected);
     let locations: Vec<_> = errors.iter().map(|error| error.location).collect();
     assert!(locations.is_sorted(), "not in file order: {locations:?}");
@@ -723,36 +722,60 @@ fn direct_takes_a_unix_url() {
     );
 }
 
+/// A self-signed certificate in PEM, as a `tls_ca_file` holds one.
+fn ca_pem() -> String {
+    let key = rcgen::KeyPair::generate().expect("a key");
+    let params = rcgen::CertificateParams::new(vec!["localhost".into()]).expect("parameters");
+    params.self_signed(&key).expect("a certificate").pem()
+}
+
 #[test]
-fn tls_ca_file_on_wss_is_kept_as_written_from_a_string() {
-    let config = accepted(&leaf_with(
+fn relative_tls_ca_file_is_read_against_the_config_file_when_the_config_is() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::create_dir(dir.path().join("certs")).expect("certs dir");
+    std::fs::write(dir.path().join("certs/ca.pem"), ca_pem()).expect("write CA");
+    let path = dir.path().join("services.toml");
+    let toml = leaf_with(
         "direct",
         "wss://example.com",
         "tls_ca_file = \"certs/ca.pem\"\n",
-    ));
-    assert_eq!(
-        leaf(&config, "a").tls_ca_file,
-        Some(PathBuf::from("certs/ca.pem"))
+    );
+    std::fs::write(&path, &toml).expect("write config");
+    let factory = SinkFactory::from_config(&path).expect("valid config");
+    let ca = leaf(factory.config(), "a")
+        .tls_ca_file
+        .clone()
+        .expect("a CA");
+    assert_eq!(ca.path(), dir.path().join("certs/ca.pem"));
+    assert_eq!(ca.written(), "certs/ca.pem");
+    // Read and checked now: removing the file changes nothing at connect.
+    std::fs::remove_file(dir.path().join("certs/ca.pem")).expect("remove");
+    assert_eq!(ca.certificates().map(|found| found.len()), Ok(1));
+    // From a string, a relative path has no file to be relative to.
+    let errors = problems(&toml);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].starts_with("4:15: service `a`, key `tls_ca_file`: cannot read `certs/ca.pem`: "),
+        "{errors:?}"
     );
 }
 
 #[test]
-fn relative_tls_ca_file_is_resolved_against_the_config_file() {
+fn tls_ca_file_that_is_not_pem_is_rejected_with_the_config() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("services.toml");
-    std::fs::write(
-        &path,
-        leaf_with(
-            "direct",
-            "wss://example.com",
-            "tls_ca_file = \"certs/ca.pem\"\n",
-        ),
-    )
-    .expect("write config");
-    let factory = SinkFactory::from_config(&path).expect("valid config");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, "not a certificate\n").expect("write");
+    let toml = leaf_with(
+        "direct",
+        "wss://example.com",
+        &format!("tls_ca_file = \"{}\"\n", ca.display()),
+    );
     assert_eq!(
-        leaf(factory.config(), "a").tls_ca_file,
-        Some(dir.path().join("certs/ca.pem"))
+        problems(&toml),
+        [format!(
+            "4:15: service `a`, key `tls_ca_file`: `{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`); name a PEM file of CA certificates; a relative path is relative to the file that names it",
+            ca.display()
+        )]
     );
 }
 
@@ -837,7 +860,7 @@ fn from_config_puts_the_file_name_before_each_location() {
     assert_eq!(
         rendered,
         [format!(
-            "{}:4:15: service `a`, key `buffer_size`: `buffer_size` is 0; use at least 1",
+            "{}:4:15: service `a`, key `buffer_size`: `buffer_size` is 0; use a whole number from 1 to 16777216",
             path.display()
         )]
     );
@@ -869,5 +892,17 @@ async fn create_sink_of_an_unrelated_name_has_no_suggestion() {
     assert_eq!(
         errors.to_string(),
         "1 problem in the sinks config\n  service `zzzz` is not defined"
+    );
+}
+
+/// The README's key table is the schema's: one row per key, same ranges,
+/// defaults and meaning.
+#[test]
+fn readme_key_table_matches_the_schema() {
+    let readme = include_str!("../README.md");
+    let table = sinks::config::markdown_table();
+    assert!(
+        readme.contains(&table),
+        "README.md's key table differs from the schema; paste this into \"Config reference\":\n{table}"
     );
 }

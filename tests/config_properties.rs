@@ -1,11 +1,17 @@
 //! Property tests of the config validator: on random topologies its verdict
-//! on undefined targets and cycles agrees with a reference written here, and
-//! no input, however broken, makes it panic.
+//! on undefined targets and cycles agrees with a reference written here, no
+//! input, however broken, makes it panic, and every retry setting it accepts
+//! gives a connect budget computed in constant time without overflow.
 
 use std::collections::BTreeSet;
 
+use std::time::Duration;
+
 use proptest::prelude::*;
-use sinks::config::{Endpoint, ServicesConfig};
+use sinks::config::{
+    Endpoint, MAX_BACKOFF_MULTIPLIER, MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_SECONDS, MIN_SECONDS,
+    RetryPolicy, ServiceKind, ServicesConfig,
+};
 use sinks::{SinkError, SinkFactory};
 
 /// A generated service: a relay, or a composite whose targets are indices;
@@ -228,4 +234,110 @@ fn config_shaped() -> impl Strategy<Value = String> {
 
 fn endpoint_shaped() -> impl Strategy<Value = String> {
     "(unix|tcp|ws|wss|http)://(\\[[0-9a-f:]{0,8}\\]|[a-z0-9.:]{0,10})(:[0-9+]{0,6})?(/[a-z?=&@/]{0,8})?"
+}
+
+/// The sum of every retry pause, one retry at a time: what `connect_budget`
+/// computes in closed form.
+fn budget_by_loop(policy: &RetryPolicy) -> f64 {
+    let pauses: f64 = (1..=policy.max_retries)
+        .map(|retry| policy.delay_before_retry(retry).as_secs_f64())
+        .sum();
+    policy.connect_timeout.as_secs_f64() * f64::from(policy.max_retries + 1) + pauses
+}
+
+/// A value of each retry key anywhere in its accepted range, extremes
+/// included (the strategies put weight on the bounds).
+fn accepted_retry_settings() -> impl Strategy<Value = (u64, u64, f64, f64, f64, f64)> {
+    let retries = prop_oneof![Just(0u64), Just(MAX_RETRIES), 0..=MAX_RETRIES];
+    let delay_ms = prop_oneof![Just(0u64), Just(MAX_RETRY_DELAY_MS), 0..=MAX_RETRY_DELAY_MS];
+    let backoff = prop_oneof![
+        Just(1.0f64),
+        Just(MAX_BACKOFF_MULTIPLIER),
+        1.0..=MAX_BACKOFF_MULTIPLIER
+    ];
+    let seconds = || {
+        prop_oneof![
+            Just(MIN_SECONDS),
+            Just(MAX_SECONDS),
+            MIN_SECONDS..=MAX_SECONDS
+        ]
+    };
+    (retries, delay_ms, backoff, seconds(), seconds(), seconds())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Whatever the validator accepts, the connect budget is computed
+    /// without a panic and without a loop over the attempts, and it bounds
+    /// one attempt's timeout and the last pause.
+    #[test]
+    fn connect_budget_of_any_accepted_config_is_finite_and_never_panics(
+        (retries, delay_ms, backoff, max_delay, connect, wait) in accepted_retry_settings()
+    ) {
+        let toml = format!(
+            "[services.a]\ntype = \"relay\"\nendpoint = \"/tmp/a.sock\"\nmax_retries = {retries}\nretry_delay_ms = {delay_ms}\n\
+             [services.a.lazy]\nbackoff_multiplier = {backoff:?}\nmax_retry_delay_secs = {max_delay:?}\n\
+             connect_timeout_secs = {connect:?}\nwait_timeout_secs = {wait:?}\n"
+        );
+        let config = ServicesConfig::from_toml_str(&toml)
+            .unwrap_or_else(|errors| panic!("an accepted range was rejected: {errors}\n{toml}"));
+        let Some(ServiceKind::Relay(leaf)) = config.get("a").map(|service| &service.kind) else {
+            panic!("`a` is a relay");
+        };
+        let policy = leaf.retry;
+        let budget = policy.connect_budget();
+        prop_assert!(budget >= policy.connect_timeout);
+        if policy.max_retries > 0 {
+            prop_assert!(budget >= policy.delay_before_retry(policy.max_retries));
+        }
+        // A day per attempt and per pause, a million retries: far below
+        // `Duration::MAX`, so nothing saturated.
+        prop_assert!(budget < Duration::from_secs(86_400 * 2 * (MAX_RETRIES + 1)));
+    }
+
+    /// On short retry counts the closed form agrees with the sum, pause by pause.
+    #[test]
+    fn connect_budget_matches_the_sum_of_attempts_and_pauses(
+        retries in 0u32..200,
+        delay_ms in 0u64..=10_000,
+        backoff in 1.0f64..=MAX_BACKOFF_MULTIPLIER,
+        max_delay in MIN_SECONDS..=600.0,
+        connect in MIN_SECONDS..=600.0,
+    ) {
+        let policy = RetryPolicy::default()
+            .max_retries(retries)
+            .retry_delay(Duration::from_millis(delay_ms))
+            .backoff_multiplier(backoff)
+            .max_retry_delay(Duration::from_secs_f64(max_delay))
+            .connect_timeout(Duration::from_secs_f64(connect));
+        let closed = policy.connect_budget().as_secs_f64();
+        let summed = budget_by_loop(&policy);
+        prop_assert!((closed - summed).abs() <= 1e-6 * summed.max(1.0), "{closed} vs {summed}");
+    }
+}
+
+/// Values no config accepts, written straight into the public fields: the
+/// budget saturates instead of panicking or looping four billion times.
+#[test]
+fn connect_budget_saturates_on_values_no_config_accepts() {
+    let mut policy = RetryPolicy::default();
+    policy.max_retries = u32::MAX;
+    policy.connect_timeout = Duration::MAX;
+    policy.retry_delay = Duration::MAX;
+    policy.max_retry_delay = Duration::MAX;
+    policy.backoff_multiplier = f64::INFINITY;
+    assert_eq!(policy.connect_budget(), Duration::MAX);
+    policy.connect_timeout = Duration::from_secs(1);
+    policy.retry_delay = Duration::from_millis(1);
+    policy.backoff_multiplier = f64::NAN;
+    assert!(policy.connect_budget() >= Duration::from_secs(u64::from(u32::MAX)));
+    // The builders clamp to what a config accepts.
+    let built = RetryPolicy::default()
+        .max_retries(u32::MAX)
+        .connect_timeout(Duration::MAX)
+        .backoff_multiplier(f64::INFINITY);
+    assert_eq!(u64::from(built.max_retries), MAX_RETRIES);
+    assert_eq!(built.connect_timeout, Duration::from_secs(86_400));
+    assert_eq!(built.backoff_multiplier, MAX_BACKOFF_MULTIPLIER);
 }

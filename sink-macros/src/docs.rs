@@ -1,7 +1,7 @@
 //! The rustdoc of the generated struct and accessors: what an editor shows
 //! on hover. Endpoints are shown without credentials.
 
-use sink_runtime::config::{ServiceConfig, ServiceKind, ServicesConfig};
+use sink_runtime::config::{KEYS, ServiceConfig, ServiceKind, ServicesConfig};
 
 pub(crate) fn structure(name: &syn::Ident, file: &str, config: &ServicesConfig) -> String {
     let mut doc = format!(
@@ -22,26 +22,46 @@ pub(crate) fn structure(name: &syn::Ident, file: &str, config: &ServicesConfig) 
 
 pub(crate) fn accessor(service: &ServiceConfig, file: &str) -> String {
     let location = format!("Defined at `{file}:{}`.", service.location.line);
+    let pending = if service.unresolved.is_some() {
+        "\n\nNeeds a variable without a default: `new()` gives a sink that refuses every send; build with `from_env()` or `with_overrides(..)`."
+    } else {
+        ""
+    };
     match &service.kind {
-        ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => format!(
-            "**{}** `{}`: sends to `{}`.\n\nbuffer_size {}, max_retries {}, retry_delay {:?}, connect_timeout {:?}, \
-             auto_reconnect {}, framing {:?}.\n\n{location}",
-            service.kind.type_name(),
-            service.name,
-            leaf.endpoint,
-            leaf.buffer_size,
-            leaf.retry.max_retries,
-            leaf.retry.retry_delay,
-            leaf.retry.connect_timeout,
-            leaf.retry.auto_reconnect,
-            leaf.framing,
-        ),
+        ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => {
+            // Every setting the schema has, with the value this service runs with.
+            let settings: Vec<String> = KEYS
+                .iter()
+                .filter(|key| key.name != "endpoint")
+                .filter_map(|key| Some(format!("`{}` {}", key.name, leaf.setting(key.name)?)))
+                .collect();
+            format!(
+                "**{}** `{}`: sends to `{}`.\n\n{}.{pending}\n\n{location}",
+                service.kind.type_name(),
+                service.name,
+                leaf.endpoint,
+                settings.join(", "),
+            )
+        }
         _ => format!(
-            "**composite** `{}`: {}.\n\n{location}",
+            "**composite** `{}`: {}.{}\n\n{location}",
             service.name,
-            destination(service)
+            destination(service),
+            metadata(service),
         ),
     }
+}
+
+/// `domain` and `metadata` of a composite.
+fn metadata(service: &ServiceConfig) -> String {
+    let mut shown = String::new();
+    if let Some(domain) = service.domain {
+        shown.push_str(&format!(" Domain `{domain}`."));
+    }
+    for (name, value) in &service.metadata {
+        shown.push_str(&format!(" `{name}` = {value:?}."));
+    }
+    shown
 }
 
 fn destination(service: &ServiceConfig) -> String {
@@ -85,7 +105,9 @@ targets = ["feed"]
         let doc = accessor(feed, "services.toml");
         assert!(doc.contains("**direct** `feed`"), "{doc}");
         assert!(doc.contains("wss://***@feed.example:443/stream"), "{doc}");
-        assert!(doc.contains("buffer_size 64, max_retries 7"), "{doc}");
+        assert!(doc.contains("`buffer_size` 64"), "{doc}");
+        assert!(doc.contains("`lazy.max_retries` 7"), "{doc}");
+        assert!(!doc.contains("framing"), "no framing on a WebSocket: {doc}");
         assert!(doc.contains("`services.toml:2`"), "{doc}");
         let all = accessor(config.get("all").expect("defined"), "services.toml");
         assert!(all.contains("round_robin over `feed`"), "{all}");

@@ -1,13 +1,10 @@
 //! Validation through the runtime's config module, then code generation.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
-use proc_macro2::{Literal, Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use sink_runtime::config::{
-    CompositeConfig, Endpoint, Framing, LeafConfig, RetryPolicy, ServiceConfig, ServiceKind,
-    ServicesConfig, parse_config,
-};
+use sink_runtime::config::{ServiceKind, ServicesConfig, parse_config};
 
 use crate::docs;
 use crate::fallback::fallback;
@@ -20,9 +17,10 @@ pub(crate) fn expand(input: &MacroInput) -> TokenStream {
     let written = input.path.value();
     let loaded = match load(&written) {
         Ok(loaded) => loaded,
-        Err(message) => {
-            return fallback(&input.struct_name, syn::Error::new(span, message), None);
-        }
+        // No stand-in: without the file there are no accessor names to give
+        // it, and rustc reports nothing more about a name an earlier
+        // `compile_error!` left undefined, so uses of the struct add no errors.
+        Err(message) => return syn::Error::new(span, message).into_compile_error(),
     };
     // The very parser and validator `SinkFactory` runs at start-up: one
     // verdict and the same messages at compile time and at run time.
@@ -42,7 +40,7 @@ pub(crate) fn expand(input: &MacroInput) -> TokenStream {
             }
             let combined =
                 combined.unwrap_or_else(|| syn::Error::new(span, "the sinks config was rejected"));
-            return fallback(&input.struct_name, combined, Some(&loaded.source));
+            return fallback(&input.struct_name, combined, &loaded.source);
         }
     };
     let watched = loaded.absolute.to_string_lossy().into_owned();
@@ -57,40 +55,45 @@ fn generate(
 ) -> TokenStream {
     let name = &input.struct_name;
     let name_text = name.to_string();
-    // Each service's place among the built endpoints or composites: leaves
-    // and composites each in construction order.
+    // Each service's place among the built endpoints or composites, in the
+    // construction order the runtime's `Built::new` uses for the same config.
     let mut places: HashMap<&str, (bool, usize)> = HashMap::new();
-    let (mut leaves, mut composites) = (Vec::new(), Vec::new());
-    for service in construction_order(config) {
-        match &service.kind {
-            ServiceKind::Composite(composite) => {
-                let spec = composite_spec(&service.name, composite, &places);
-                places.insert(&service.name, (true, composites.len()));
-                composites.push(spec);
-            }
-            ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => {
-                let relay = matches!(service.kind, ServiceKind::Relay(_));
-                places.insert(&service.name, (false, leaves.len()));
-                leaves.push(leaf_spec(&service.name, relay, leaf));
-            }
-            _ => {}
+    let (mut leaves, mut composites) = (0, 0);
+    for service in config.construction_order() {
+        if matches!(service.kind, ServiceKind::Composite(_)) {
+            places.insert(&service.name, (true, composites));
+            composites += 1;
+        } else {
+            places.insert(&service.name, (false, leaves));
+            leaves += 1;
         }
     }
     let accessors = config.services().iter().map(|service| {
         let ident = format_ident!("{}", service.name);
         let doc = docs::accessor(service, written);
         let (composite, index) = places[service.name.as_str()];
-        let (ty, field) = if composite {
-            (quote!(::sinks::CompositeSink), quote!(composites))
+        let (ty, getter) = if composite {
+            (quote!(::sinks::CompositeSink), quote!(composite))
         } else {
-            (quote!(::sinks::EndpointSink), quote!(endpoints))
+            (quote!(::sinks::EndpointSink), quote!(endpoint))
         };
         quote! {
             #[doc = #doc]
             pub fn #ident(&self) -> &#ty {
-                &self.inner.#field[#index]
+                self.inner.#getter(#index)
             }
         }
+    });
+    // Each `tls_ca_file` was read and checked as PEM by the validator; its
+    // bytes go into the binary, so it is not looked for on the deploy host.
+    let embedded_cas = config.services().iter().filter_map(|service| {
+        let (ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf)) = &service.kind else {
+            return None;
+        };
+        let ca = leaf.tls_ca_file.as_ref()?;
+        let (service, text) = (&service.name, ca.written());
+        let path = ca.path().to_string_lossy().into_owned();
+        Some(quote!((#service, #text, ::core::include_bytes!(#path))))
     });
     let names: Vec<&str> = config.names().collect();
     let mut sorted: Vec<&str> = names.clone();
@@ -99,6 +102,7 @@ fn generate(
         let place = sink_ref(places[service]);
         quote!((#service, #place))
     });
+    let in_order = names.iter().map(|service| sink_ref(places[service]));
     let struct_doc = docs::structure(name, written, config);
 
     quote! {
@@ -108,28 +112,61 @@ fn generate(
             inner: ::sinks::__private::Arc<::sinks::__private::Built>,
         }
 
-        // Makes the compiler watch the config file: editing it reruns the macro.
-        const _: &str = ::core::include_str!(#watched);
-
         impl #name {
             /// The service names, in the order the config defines them.
             pub const SERVICES: &'static [&'static str] = &[#(#names),*];
 
             #[doc(hidden)]
-            const __LEAVES: &'static [::sinks::__private::LeafSpec] = &[#(#leaves),*];
+            const __FILE: &'static str = #written;
+
+            // The config text, parsed at run time by the very parser that
+            // checked it now. `include_str!` also makes the compiler watch
+            // the file: editing it reruns the macro.
+            #[doc(hidden)]
+            const __SOURCE: &'static str = ::core::include_str!(#watched);
 
             #[doc(hidden)]
-            const __COMPOSITES: &'static [::sinks::__private::CompositeSpec] = &[#(#composites),*];
+            const __TLS_CAS: &'static [(&'static str, &'static str, &'static [u8])] = &[#(#embedded_cas),*];
 
             #[doc(hidden)]
             const __BY_NAME: &'static [(&'static str, ::sinks::__private::SinkRef)] = &[#(#by_name),*];
 
-            /// Builds every sink. No I/O, nothing spawned: each sink
-            /// connects on its first send.
+            #[doc(hidden)]
+            const __IN_ORDER: &'static [::sinks::__private::SinkRef] = &[#(#in_order),*];
+
+            /// Builds every sink from the compiled values (the defaults of
+            /// `${VAR:-default}`). No I/O, nothing spawned: each sink
+            /// connects on its first send. A service whose value needs a
+            /// variable without a default fails its sends with
+            /// `SinkError::InvalidConfig`; build with `from_env()` instead.
             pub fn new() -> Self {
+                static CONFIG: ::sinks::__private::OnceLock<::sinks::__private::ServicesConfig> =
+                    ::sinks::__private::OnceLock::new();
                 Self {
-                    inner: ::sinks::__private::Arc::new(::sinks::__private::build(Self::__LEAVES, Self::__COMPOSITES)),
+                    inner: ::sinks::__private::Arc::new(::sinks::__private::Built::compiled(
+                        Self::__FILE, Self::__SOURCE, Self::__TLS_CAS, &CONFIG,
+                    )),
                 }
+            }
+
+            /// Builds every sink with the deployment's values: `${VAR}` from
+            /// the process environment, and the overlay file named by
+            /// `SINKS_OVERLAY` if set (`sinks::Overrides::from_env()`).
+            pub fn from_env() -> ::core::result::Result<Self, ::sinks::SinkError> {
+                Self::with_overrides(&::sinks::__private::Overrides::from_env())
+            }
+
+            /// Builds every sink with `overrides` applied to the compiled
+            /// topology; every problem of every source comes back in one
+            /// `SinkError::InvalidConfig`.
+            pub fn with_overrides(
+                overrides: &::sinks::__private::Overrides,
+            ) -> ::core::result::Result<Self, ::sinks::SinkError> {
+                ::core::result::Result::Ok(Self {
+                    inner: ::sinks::__private::Arc::new(::sinks::__private::Built::compiled_with(
+                        Self::__FILE, Self::__SOURCE, Self::__TLS_CAS, overrides,
+                    )?),
+                })
             }
 
             #( #accessors )*
@@ -147,6 +184,32 @@ fn generate(
             /// Writes what is queued and closes every connection; the error names each that failed.
             pub async fn disconnect_all(&self) -> ::core::result::Result<(), ::sinks::SinkError> {
                 self.inner.disconnect_all(#name_text).await
+            }
+
+            /// Every service's metadata (counters, state, queue depth), in `SERVICES` order.
+            pub fn snapshot(&self) -> ::std::vec::Vec<::sinks::SinkMetadata> {
+                self.inner.snapshot(Self::__IN_ORDER)
+            }
+
+            /// Connects every relay and direct sink now, each within
+            /// `timeout`, rather than on its first send; the error names
+            /// each that failed and why.
+            pub async fn connect_all(
+                &self,
+                timeout: ::core::time::Duration,
+            ) -> ::core::result::Result<(), ::sinks::SinkError> {
+                self.inner.connect_all(#name_text, timeout).await
+            }
+
+            /// Flushes every relay and direct sink, then closes it, all
+            /// within `timeout`: what is not written by then fails. Call it
+            /// before the runtime ends; the error names each sink with
+            /// messages that were not written, and how many.
+            pub async fn shutdown(
+                &self,
+                timeout: ::core::time::Duration,
+            ) -> ::core::result::Result<(), ::sinks::SinkError> {
+                self.inner.shutdown(#name_text, timeout).await
             }
         }
 
@@ -166,147 +229,11 @@ fn sink_ref((composite, index): (bool, usize)) -> TokenStream {
     }
 }
 
-/// Leaves in file order, then composites after all their targets, so each
-/// composite is built from the very `Arc`s of its targets.
-fn construction_order(config: &ServicesConfig) -> Vec<&ServiceConfig> {
-    let by_name: HashMap<&str, &ServiceConfig> = config
-        .services()
-        .iter()
-        .map(|service| (service.name.as_str(), service))
-        .collect();
-    let mut built: HashSet<&str> = HashSet::new();
-    let mut order: Vec<&ServiceConfig> = Vec::new();
-    fn visit<'a>(
-        service: &'a ServiceConfig,
-        by_name: &HashMap<&str, &'a ServiceConfig>,
-        built: &mut HashSet<&'a str>,
-        order: &mut Vec<&'a ServiceConfig>,
-    ) {
-        if !built.insert(service.name.as_str()) {
-            return;
-        }
-        if let ServiceKind::Composite(composite) = &service.kind {
-            for target in &composite.targets {
-                // The validator guarantees every target exists and there is no cycle.
-                if let Some(target) = by_name.get(target.as_str()) {
-                    visit(target, by_name, built, order);
-                }
-            }
-        }
-        order.push(service);
-    }
-    for service in config.services() {
-        visit(service, &by_name, &mut built, &mut order);
-    }
-    order
-}
-
-fn composite_spec(
-    name: &str,
-    composite: &CompositeConfig,
-    places: &HashMap<&str, (bool, usize)>,
-) -> TokenStream {
-    let pattern = format_ident!(
-        "{}",
-        match composite.pattern.as_str() {
-            "fanout" => "Fanout",
-            "round_robin" => "RoundRobin",
-            _ => "Failover",
-        }
-    );
-    // The construction order puts every target before its composite.
-    let targets = composite
-        .targets
-        .iter()
-        .map(|target| sink_ref(places[target.as_str()]));
-    quote! {
-        ::sinks::__private::CompositeSpec {
-            name: #name,
-            pattern: ::sinks::__private::CompositePattern::#pattern,
-            targets: &[#(#targets),*],
-        }
-    }
-}
-
-fn leaf_spec(name: &str, relay: bool, leaf: &LeafConfig) -> TokenStream {
-    let endpoint = endpoint_spec(&leaf.endpoint);
-    // Defaults are left to the runtime, so a large config stays a small table.
-    let settings = if *leaf == LeafConfig::new(leaf.endpoint.clone()) {
-        quote!(::core::option::Option::None)
-    } else {
-        let buffer_size = leaf.buffer_size;
-        let max_message_bytes = leaf.max_message_bytes;
-        let raw_framing = leaf.framing == Framing::Raw;
-        let retry: &RetryPolicy = &leaf.retry;
-        let max_retries = retry.max_retries;
-        let retry_delay = nanos(retry.retry_delay);
-        let backoff = Literal::f64_suffixed(retry.backoff_multiplier);
-        let max_retry_delay = nanos(retry.max_retry_delay);
-        let auto_reconnect = retry.auto_reconnect;
-        let connect_timeout = nanos(retry.connect_timeout);
-        let wait_timeout = nanos(retry.wait_timeout);
-        let tls_ca_file = match &leaf.tls_ca_file {
-            Some(path) => {
-                let path = path.to_string_lossy().into_owned();
-                quote!(::core::option::Option::Some(#path))
-            }
-            None => quote!(::core::option::Option::None),
-        };
-        quote! {
-            ::core::option::Option::Some(::sinks::__private::SettingsSpec {
-                buffer_size: #buffer_size,
-                max_message_bytes: #max_message_bytes,
-                raw_framing: #raw_framing,
-                max_retries: #max_retries,
-                retry_delay_ns: #retry_delay,
-                backoff_multiplier: #backoff,
-                max_retry_delay_ns: #max_retry_delay,
-                auto_reconnect: #auto_reconnect,
-                connect_timeout_ns: #connect_timeout,
-                wait_timeout_ns: #wait_timeout,
-                tls_ca_file: #tls_ca_file,
-            })
-        }
-    };
-    quote! {
-        ::sinks::__private::LeafSpec { name: #name, relay: #relay, endpoint: #endpoint, settings: #settings }
-    }
-}
-
-fn nanos(duration: std::time::Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
-}
-
-fn endpoint_spec(endpoint: &Endpoint) -> TokenStream {
-    match endpoint {
-        Endpoint::Unix(path) => {
-            let path = path.to_string_lossy().into_owned();
-            quote!(::sinks::__private::EndpointSpec::Unix(#path))
-        }
-        Endpoint::Tcp { host, port } => quote!(::sinks::__private::EndpointSpec::Tcp(#host, #port)),
-        Endpoint::WebSocket(ws) => {
-            let (secure, host, port, path) = (ws.secure, &ws.host, ws.port, &ws.path);
-            let credentials = match &ws.credentials {
-                Some(credentials) => quote!(::core::option::Option::Some(#credentials)),
-                None => quote!(::core::option::Option::None),
-            };
-            quote! {
-                ::sinks::__private::EndpointSpec::WebSocket {
-                    secure: #secure, host: #host, port: #port, path: #path, credentials: #credentials,
-                }
-            }
-        }
-        _ => syn::Error::new(
-            Span::call_site(),
-            "include_sinks! does not know this kind of endpoint",
-        )
-        .to_compile_error(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
+
+    use proc_macro2::Span;
 
     use super::*;
 

@@ -13,19 +13,15 @@ use std::collections::HashSet;
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
-use sink_runtime::config::RESERVED_NAMES;
+use sink_runtime::config::is_accessor_name;
 use syn::Ident;
 use toml::de::{DeTable, DeValue};
 
-/// The errors and a stand-in `struct_name`; `source` is the config text, if
-/// it could be read, for the stand-in accessors.
-pub(crate) fn fallback(
-    struct_name: &Ident,
-    errors: syn::Error,
-    source: Option<&str>,
-) -> TokenStream {
+/// The errors and a stand-in `struct_name`; `source` is the config text,
+/// for the stand-in accessors.
+pub(crate) fn fallback(struct_name: &Ident, errors: syn::Error, source: &str) -> TokenStream {
     let errors = errors.into_compile_error();
-    let accessors = source.map_or_else(Vec::new, stand_in_services);
+    let accessors = stand_in_services(source);
     let accessors = accessors.iter().map(|(name, composite)| {
         let ident = format_ident!("{}", name);
         let ty = if *composite {
@@ -54,6 +50,18 @@ pub(crate) fn fallback(
             /// Not generated: the sinks config has errors.
             pub fn new() -> Self {
                 Self
+            }
+
+            /// Not generated: the sinks config has errors.
+            pub fn from_env() -> ::core::result::Result<Self, ::sinks::SinkError> {
+                ::core::result::Result::Ok(Self)
+            }
+
+            /// Not generated: the sinks config has errors.
+            pub fn with_overrides(
+                _overrides: &::sinks::__private::Overrides,
+            ) -> ::core::result::Result<Self, ::sinks::SinkError> {
+                ::core::result::Result::Ok(Self)
             }
 
             #( #accessors )*
@@ -102,16 +110,12 @@ fn stand_in_services(source: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// A name that is a method name and clashes with nothing the stand-in has;
-/// `format_ident!` would panic on anything else.
+/// A name the validator accepts as an accessor: a lowercase identifier that
+/// is no keyword of any edition (`gen` included) and clashes with nothing
+/// the stand-in has. Anything else would make `format_ident!` panic or the
+/// stand-in itself fail to compile.
 fn can_be_method(name: &str) -> bool {
-    !RESERVED_NAMES.contains(&name)
-        && name != "_"
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && syn::parse_str::<Ident>(name).is_ok()
+    is_accessor_name(name)
 }
 
 #[cfg(test)]

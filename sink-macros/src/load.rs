@@ -23,12 +23,34 @@ pub(crate) fn load(path: &str) -> Result<LoadedConfig, String> {
             let absolute = std::fs::canonicalize(&joined).unwrap_or_else(|_| normalize(&joined));
             Ok(LoadedConfig { absolute, source })
         }
-        // A missing file cannot be canonicalized: name it lexically
-        // normalized, without the `..` of the path as written.
+        // A missing file cannot be canonicalized: name it from its nearest
+        // directory that exists, canonicalized, without the `..` of the path
+        // as written.
         Err(error) => Err(format!(
             "cannot read the sinks config `{}`: {error}; the path is relative to the crate's directory (CARGO_MANIFEST_DIR)",
-            normalize(&joined).display()
+            nearest_canonical(&normalize(&joined)).display()
         )),
+    }
+}
+
+/// `path` with its longest existing ancestor canonicalized (symlinks resolved).
+fn nearest_canonical(path: &Path) -> PathBuf {
+    let mut missing = Vec::new();
+    let mut existing = path;
+    loop {
+        if let Ok(canonical) = std::fs::canonicalize(existing) {
+            return missing
+                .iter()
+                .rev()
+                .fold(canonical, |dir, part| dir.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return path.to_path_buf(),
+        }
     }
 }
 

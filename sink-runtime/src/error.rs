@@ -90,6 +90,14 @@ pub enum SinkError {
         /// Each failed target's name and error.
         failed: Vec<(String, SinkError)>,
     },
+    /// A message whose TLV type is outside the sink's `domain`; nothing was sent.
+    #[error("sink `{sink}`: {reason}")]
+    OutsideDomain {
+        /// The sink's service name.
+        sink: String,
+        /// The TLV type and the range the sink's domain takes.
+        reason: String,
+    },
     /// A sink that needs the tokio runtime was used outside of one.
     #[error("sink `{sink}`: {operation} must be called from within a tokio runtime")]
     NoRuntime {

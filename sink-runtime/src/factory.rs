@@ -1,17 +1,23 @@
-//! The runtime `SinkFactory`: sinks built from a config file at start-up.
+//! The runtime `SinkFactory`, and the one topology builder both it and the
+//! code `include_sinks!` generates use.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
-use crate::config::{ConfigError, ConfigErrors, ServiceKind, ServicesConfig, did_you_mean};
-use crate::{CompositeSink, EndpointSink, MessageSink, SinkError};
+use std::time::Duration;
+
+use crate::config::{
+    ConfigError, ConfigErrors, Overrides, ServiceKind, ServicesConfig, did_you_mean,
+};
+use crate::{CompositeSink, EndpointSink, MessageSink, SinkError, SinkMetadata, group};
 
 /// Builds sinks by service name from a validated `services.toml`.
 ///
-/// Creating the factory validates the whole file and reports every problem
-/// at once. `create_sink` does no I/O: every sink connects lazily on its
-/// first send. It caches: the same name always gives the same `Arc`, and a
+/// Creating the factory validates the whole file (with its `${VAR}`s and
+/// overlays resolved) and reports every problem at once. No sink does I/O
+/// until its first send. The same name always gives the same `Arc`, and a
 /// composite's targets are the very sinks `create_sink` returns for their
 /// names, so one endpoint is one connection.
 ///
@@ -19,29 +25,47 @@ use crate::{CompositeSink, EndpointSink, MessageSink, SinkError};
 /// checks then fail the build instead of the start-up.
 pub struct SinkFactory {
     config: ServicesConfig,
-    /// Built sinks by name. A std mutex: it is never held across an await,
-    /// building a sink does no I/O.
-    cache: Mutex<HashMap<String, Arc<dyn MessageSink>>>,
+    built: Built,
+    /// Each service's sink among `built`, by name.
+    places: HashMap<String, SinkRef>,
 }
 
 impl SinkFactory {
-    /// Reads and validates the config at `path`.
+    /// Reads and validates the config at `path`, resolved from the
+    /// environment: `${VAR}` from the process environment, and the overlay
+    /// file `SINKS_OVERLAY` names, if set ([`Overrides::from_env`]).
     pub fn from_config(path: impl AsRef<Path>) -> Result<SinkFactory, SinkError> {
-        Ok(SinkFactory::from_services(ServicesConfig::from_file(path)?))
+        SinkFactory::from_config_with(path, &Overrides::from_env())
     }
 
-    /// Validates config text.
+    /// Reads and validates the config at `path`, resolved with `overrides`;
+    /// every problem of every source comes back in one `InvalidConfig`.
+    pub fn from_config_with(
+        path: impl AsRef<Path>,
+        overrides: &Overrides,
+    ) -> Result<SinkFactory, SinkError> {
+        let config = ServicesConfig::from_file_with(path, overrides)?;
+        Ok(SinkFactory::from_services(config))
+    }
+
+    /// Validates config text, resolved from the environment as `from_config` does.
     pub fn from_config_str(source: &str) -> Result<SinkFactory, SinkError> {
-        Ok(SinkFactory::from_services(ServicesConfig::from_toml_str(
-            source,
-        )?))
+        let config = ServicesConfig::from_toml_str_with(source, &Overrides::from_env())?;
+        Ok(SinkFactory::from_services(config))
     }
 
     /// A factory for an already validated config.
     pub fn from_services(config: ServicesConfig) -> SinkFactory {
+        let built = Built::new(&config);
+        let places = built
+            .places(&config)
+            .into_iter()
+            .map(|(name, place)| (name.to_owned(), place))
+            .collect();
         SinkFactory {
             config,
-            cache: Mutex::new(HashMap::new()),
+            built,
+            places,
         }
     }
 
@@ -50,57 +74,249 @@ impl SinkFactory {
         &self.config
     }
 
-    /// The sink for `service_name`, built on first request and cached.
+    /// The sink for `service_name`.
     pub async fn create_sink(&self, service_name: &str) -> Result<Arc<dyn MessageSink>, SinkError> {
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.build(service_name, &mut cache)
-    }
-
-    /// Builds `name` and, first, every target it needs. The validator
-    /// rejected cycles, so the recursion ends.
-    fn build(
-        &self,
-        name: &str,
-        cache: &mut HashMap<String, Arc<dyn MessageSink>>,
-    ) -> Result<Arc<dyn MessageSink>, SinkError> {
-        if let Some(sink) = cache.get(name) {
-            return Ok(Arc::clone(sink));
-        }
-        let Some(service) = self.config.get(name) else {
-            let mut error = ConfigError::new(format!("service `{name}` is not defined"));
-            error.help = did_you_mean(name, self.config.names());
-            return Err(SinkError::InvalidConfig(ConfigErrors {
-                file: None,
-                errors: vec![error],
-            }));
-        };
-        let sink: Arc<dyn MessageSink> = match &service.kind {
-            ServiceKind::Composite(composite) => {
-                let targets = composite
-                    .targets
-                    .iter()
-                    .map(|target| self.build(target, cache))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Arc::new(CompositeSink::new(name, composite.pattern, targets))
+        match self.places.get(service_name) {
+            Some(&place) => Ok(self.built.sink(place)),
+            None => {
+                let mut error =
+                    ConfigError::new(format!("service `{service_name}` is not defined"));
+                error.help = did_you_mean(service_name, self.config.names());
+                Err(SinkError::InvalidConfig(ConfigErrors {
+                    file: None,
+                    errors: vec![error],
+                }))
             }
-            _ => match EndpointSink::from_service(service) {
-                Some(sink) => Arc::new(sink),
-                None => unreachable!("relay and direct services have an endpoint sink"),
-            },
-        };
-        cache.insert(name.to_owned(), Arc::clone(&sink));
-        Ok(sink)
+        }
     }
 }
 
-impl std::fmt::Debug for SinkFactory {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+/// Every sink of the factory at once (`Sinks` has the same, generated).
+impl SinkFactory {
+    /// Every service's metadata, in the order the config defines them.
+    pub fn snapshot(&self) -> Vec<SinkMetadata> {
+        let order: Vec<SinkRef> = self
+            .config
+            .names()
+            .filter_map(|name| self.places.get(name).copied())
+            .collect();
+        self.built.snapshot(&order)
+    }
+
+    /// Flushes every relay and direct sink; the error names each that failed.
+    pub async fn flush_all(&self) -> Result<(), SinkError> {
+        self.built.flush_all("SinkFactory").await
+    }
+
+    /// Connects every relay and direct sink now, each within `timeout`;
+    /// the error names each that failed and why.
+    pub async fn connect_all(&self, timeout: Duration) -> Result<(), SinkError> {
+        self.built.connect_all("SinkFactory", timeout).await
+    }
+
+    /// Flushes every relay and direct sink, then closes it, all within
+    /// `timeout`; the error names each sink with messages not written.
+    pub async fn shutdown(&self, timeout: Duration) -> Result<(), SinkError> {
+        self.built.shutdown("SinkFactory", timeout).await
+    }
+}
+
+impl fmt::Debug for SinkFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = self.config.names().collect();
         f.debug_struct("SinkFactory")
             .field("services", &names)
+            .finish()
+    }
+}
+
+/// Where a service's sink is among the built ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkRef {
+    /// The relay or direct sink at this index of the construction order.
+    Endpoint(usize),
+    /// The composite at this index of the construction order.
+    Composite(usize),
+}
+
+/// Every sink of a topology, built in [`ServicesConfig::construction_order`]:
+/// relay and direct sinks in one list, composites in another.
+pub struct Built {
+    endpoints: Box<[Arc<EndpointSink>]>,
+    composites: Box<[Arc<CompositeSink>]>,
+}
+
+impl Built {
+    /// Builds every sink of `config`: no I/O, nothing spawned. A service
+    /// whose config needs a variable it was not given gets a sink that
+    /// refuses every send with the problem.
+    pub fn new(config: &ServicesConfig) -> Built {
+        let order = config.construction_order();
+        let mut places: HashMap<&str, SinkRef> = HashMap::with_capacity(order.len());
+        let mut endpoints: Vec<Arc<EndpointSink>> = Vec::with_capacity(order.len());
+        let mut composites: Vec<Arc<CompositeSink>> = Vec::new();
+        for service in order {
+            let place = match &service.kind {
+                ServiceKind::Composite(composite) => {
+                    let targets = composite
+                        .targets
+                        .iter()
+                        .filter_map(|target| places.get(target.as_str()))
+                        .map(|place| -> Arc<dyn MessageSink> {
+                            match *place {
+                                SinkRef::Endpoint(index) => endpoints[index].clone(),
+                                SinkRef::Composite(index) => composites[index].clone(),
+                            }
+                        })
+                        .collect();
+                    composites.push(Arc::new(CompositeSink::new(
+                        service.name.clone(),
+                        composite.pattern,
+                        targets,
+                    )));
+                    SinkRef::Composite(composites.len() - 1)
+                }
+                ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => {
+                    let sink_type = service.kind.type_name();
+                    let sink = match &service.unresolved {
+                        Some(problem) => EndpointSink::unresolved(
+                            service.name.clone(),
+                            sink_type,
+                            leaf.clone(),
+                            problem.clone(),
+                        ),
+                        None => match EndpointSink::from_service(service) {
+                            Some(sink) => sink,
+                            None => unreachable!("relay and direct services have an endpoint sink"),
+                        },
+                    };
+                    endpoints.push(Arc::new(sink));
+                    SinkRef::Endpoint(endpoints.len() - 1)
+                }
+            };
+            places.insert(service.name.as_str(), place);
+        }
+        Built {
+            endpoints: endpoints.into_boxed_slice(),
+            composites: composites.into_boxed_slice(),
+        }
+    }
+
+    /// The config `include_sinks!` compiled in, with its compiled values
+    /// (the defaults of `${VAR:-default}`): parsed once per process into
+    /// `cache`, then built. The macro validated the very same text with the
+    /// very same parser, so parsing cannot fail here.
+    pub fn compiled(
+        file: &str,
+        source: &str,
+        embedded_cas: &[(&str, &str, &[u8])],
+        cache: &OnceLock<ServicesConfig>,
+    ) -> Built {
+        let config = cache.get_or_init(|| {
+            ServicesConfig::from_compiled(file, source, embedded_cas, None)
+                .expect("include_sinks! validated this config at compile time")
+        });
+        Built::new(config)
+    }
+
+    /// The config `include_sinks!` compiled in, resolved with `overrides`.
+    pub fn compiled_with(
+        file: &str,
+        source: &str,
+        embedded_cas: &[(&str, &str, &[u8])],
+        overrides: &Overrides,
+    ) -> Result<Built, SinkError> {
+        let config = ServicesConfig::from_compiled(file, source, embedded_cas, Some(overrides))?;
+        Ok(Built::new(&config))
+    }
+
+    /// Every service's place, by name.
+    fn places<'c>(&self, config: &'c ServicesConfig) -> Vec<(&'c str, SinkRef)> {
+        let (mut endpoints, mut composites) = (0, 0);
+        config
+            .construction_order()
+            .into_iter()
+            .map(|service| {
+                let place = match service.kind {
+                    ServiceKind::Composite(_) => {
+                        composites += 1;
+                        SinkRef::Composite(composites - 1)
+                    }
+                    _ => {
+                        endpoints += 1;
+                        SinkRef::Endpoint(endpoints - 1)
+                    }
+                };
+                (service.name.as_str(), place)
+            })
+            .collect()
+    }
+
+    /// The relay or direct sink at `index`.
+    pub fn endpoint(&self, index: usize) -> &EndpointSink {
+        &self.endpoints[index]
+    }
+
+    /// The composite at `index`.
+    pub fn composite(&self, index: usize) -> &CompositeSink {
+        &self.composites[index]
+    }
+
+    /// The sink `reference` points at.
+    pub fn sink(&self, reference: SinkRef) -> Arc<dyn MessageSink> {
+        match reference {
+            SinkRef::Endpoint(index) => self.endpoints[index].clone(),
+            SinkRef::Composite(index) => self.composites[index].clone(),
+        }
+    }
+
+    /// `get(name)`: `index` is sorted by name.
+    pub fn find(&self, index: &[(&str, SinkRef)], name: &str) -> Option<Arc<dyn MessageSink>> {
+        let position = index
+            .binary_search_by(|(entry, _)| (*entry).cmp(name))
+            .ok()?;
+        Some(self.sink(index[position].1))
+    }
+
+    /// Flushes every relay and direct sink at once; `TargetsFailed` names
+    /// each that failed. Every sink settles before any report is taken, so a
+    /// `flush_all` that times out or is dropped loses none.
+    pub async fn flush_all(&self, owner: &str) -> Result<(), SinkError> {
+        group::flush_all(owner, &self.endpoints).await
+    }
+
+    /// Disconnects every relay and direct sink at once.
+    pub async fn disconnect_all(&self, owner: &str) -> Result<(), SinkError> {
+        group::disconnect_all(owner, &self.endpoints).await
+    }
+
+    /// Connects every relay and direct sink now, each within `timeout`.
+    pub async fn connect_all(&self, owner: &str, timeout: Duration) -> Result<(), SinkError> {
+        group::connect_all(owner, &self.endpoints, timeout).await
+    }
+
+    /// Flushes, then closes, every relay and direct sink within `timeout`.
+    pub async fn shutdown(&self, owner: &str, timeout: Duration) -> Result<(), SinkError> {
+        group::shutdown(owner, &self.endpoints, timeout).await
+    }
+
+    /// The metadata of the sinks `order` points at, in that order.
+    pub fn snapshot(&self, order: &[SinkRef]) -> Vec<SinkMetadata> {
+        order
+            .iter()
+            .map(|place| match *place {
+                SinkRef::Endpoint(index) => self.endpoints[index].metadata(),
+                SinkRef::Composite(index) => self.composites[index].metadata(),
+            })
+            .collect()
+    }
+}
+
+impl fmt::Debug for Built {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.endpoints.iter().map(|sink| sink as &dyn fmt::Debug))
+            .entries(self.composites.iter().map(|sink| sink as &dyn fmt::Debug))
             .finish()
     }
 }

@@ -37,6 +37,12 @@ impl Message {
         self
     }
 
+    /// Sets the TLV type, checked against the sink's `domain`.
+    pub fn with_tlv_type(mut self, tlv_type: u8) -> Message {
+        self.metadata.tlv_type = Some(tlv_type);
+        self
+    }
+
     /// Stamps the message with the current time, in nanoseconds since the Unix epoch.
     pub fn with_timestamp_now(mut self) -> Message {
         self.metadata.timestamp_ns = std::time::SystemTime::now()
@@ -102,6 +108,9 @@ pub struct MessageMetadata {
     pub timestamp_ns: u64,
     /// An id that ties the message to a request or a trace.
     pub correlation_id: Option<u64>,
+    /// The Protocol V2 TLV type of the payload, if the sender says; a sink
+    /// with a `domain` refuses a type outside it before writing anything.
+    pub tlv_type: Option<u8>,
 }
 
 /// How urgent a message is. Sinks keep one sender's messages in order

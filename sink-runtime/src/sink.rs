@@ -118,6 +118,8 @@ pub struct SinkMetadata {
     pub connected_since: Option<std::time::SystemTime>,
     /// When `last_error` was last seen.
     pub last_error_at: Option<std::time::SystemTime>,
+    /// The service's `metadata` strings from the config, in file order.
+    pub labels: Vec<(String, String)>,
 }
 
 /// Where a sink's connection stands.

@@ -1,4 +1,4 @@
 // The config is rejected at compile time; see duplicate-target.toml.
-sinks::include_sinks!("../../../../tests/ui/duplicate-target.toml");
+sinks::include_sinks!("workspace/tests/ui/duplicate-target.toml");
 
 fn main() {}

@@ -1,4 +1,4 @@
 // The config is rejected at compile time; see endpoint-on-composite.toml.
-sinks::include_sinks!("../../../../tests/ui/endpoint-on-composite.toml");
+sinks::include_sinks!("workspace/tests/ui/endpoint-on-composite.toml");
 
 fn main() {}

@@ -2,7 +2,7 @@
 // only: the stand-in struct keeps every service's accessor.
 use sinks::MessageSink;
 
-sinks::include_sinks!("../../../../tests/ui/seed-services.toml");
+sinks::include_sinks!("workspace/tests/ui/seed-services.toml");
 
 fn main() {
     let sinks = Sinks::new();

@@ -1,4 +1,4 @@
 // The config is rejected at compile time; see toml-syntax.toml.
-sinks::include_sinks!("../../../../tests/ui/toml-syntax.toml");
+sinks::include_sinks!("workspace/tests/ui/toml-syntax.toml");
 
 fn main() {}

@@ -1,5 +1,5 @@
 // An accessor exists exactly when the config defines the service.
-sinks::include_sinks!("../../../../tests/ui/pass/backtest.toml");
+sinks::include_sinks!("workspace/tests/ui/pass/backtest.toml");
 
 fn main() {
     let sinks = Sinks::new();

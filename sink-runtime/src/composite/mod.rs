@@ -258,6 +258,7 @@ impl MessageSink for CompositeSink {
             reconnects: 0,
             connected_since: None,
             last_error_at: last_error.as_ref().map(|(_, at)| *at),
+            labels: Vec::new(),
         }
     }
 

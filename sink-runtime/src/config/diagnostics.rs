@@ -26,7 +26,7 @@ impl Location {
 
 /// Where each line of a source starts, so that many offsets can be turned
 /// into locations without rescanning the text for each one.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct LineIndex<'s> {
     source: &'s str,
     line_starts: Vec<usize>,
@@ -68,6 +68,9 @@ impl fmt::Display for Location {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConfigError {
+    /// Where the problem comes from when it is not the config file itself:
+    /// an overlay file, `Overrides::var`, the environment.
+    pub source: Option<String>,
     /// Where in the file the problem is, when it is about a place in the file.
     pub location: Option<Location>,
     /// The service the problem is about, if any.
@@ -83,6 +86,7 @@ pub struct ConfigError {
 impl ConfigError {
     pub(crate) fn new(message: impl Into<String>) -> ConfigError {
         ConfigError {
+            source: None,
             location: None,
             service: None,
             key: None,
@@ -103,6 +107,11 @@ impl ConfigError {
 
     pub(crate) fn key(mut self, key: impl Into<String>) -> ConfigError {
         self.key = Some(key.into());
+        self
+    }
+
+    pub(crate) fn sourced(mut self, source: impl Into<String>) -> ConfigError {
+        self.source = Some(source.into());
         self
     }
 
@@ -150,7 +159,7 @@ impl ConfigErrors {
     /// `services.toml:12:3: service ...`: the form both the runtime and the
     /// compile-time errors use.
     pub fn render(&self, error: &ConfigError) -> String {
-        match &self.file {
+        match error.source.as_ref().or(self.file.as_ref()) {
             Some(file) if error.location.is_some() => format!("{file}:{error}"),
             Some(file) => format!("{file}: {error}"),
             None => error.to_string(),

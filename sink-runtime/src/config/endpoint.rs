@@ -3,6 +3,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use super::host::host_problem;
+
 /// The longest Unix socket path a `sockaddr_un` holds, in bytes, leaving room
 /// for the terminating NUL.
 pub const MAX_UNIX_PATH_BYTES: usize = 107;
@@ -149,7 +151,10 @@ impl Endpoint {
             } else {
                 problem_with_help(
                     format!("the endpoint {:?} has no scheme", redact(text)),
-                    format!("write it as one of {SUPPORTED_SCHEMES}, e.g. `tcp://{text}`"),
+                    format!(
+                        "write it as one of {SUPPORTED_SCHEMES}, e.g. `tcp://{}`",
+                        redact(text)
+                    ),
                 )
             });
         };
@@ -251,6 +256,7 @@ fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str
             "remove the part up to `@`",
         ));
     }
+    let bracketed_host = authority.starts_with('[');
     let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
         let Some((host, after)) = bracketed.split_once(']') else {
             return Err(problem(format!(
@@ -282,11 +288,11 @@ fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str
             "write it as `scheme://host:port`, e.g. `tcp://127.0.0.1:9000`",
         ));
     }
-    if let Some(bad) = host
-        .chars()
-        .find(|c| c.is_whitespace() || matches!(c, '[' | ']' | '#'))
-    {
-        return Err(problem(format!("the host {host:?} contains {bad:?}")));
+    if let Some(message) = host_problem(host, bracketed_host) {
+        return Err(problem_with_help(
+            message,
+            "write a host name (RFC 1123), an IPv4 address or a bracketed IPv6 address",
+        ));
     }
     let port = match (port, default_port) {
         (Some(port), _) => match port.parse::<u16>() {
@@ -319,13 +325,16 @@ fn bracketed(host: &str) -> String {
 }
 
 /// `text` with any `user:password@` replaced by `***@`, for messages.
+/// Without a scheme (`user:secret@host:1`), everything before the last `@`
+/// of the authority is the credentials too.
 pub fn redact(text: &str) -> String {
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.to_owned();
+    let (prefix, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), text),
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        Some(at) => format!("{prefix}***@{}", &rest[at + 1..]),
         None => text.to_owned(),
     }
 }
@@ -406,7 +415,13 @@ mod tests {
         let endpoint = Endpoint::parse_direct("ws://user:secret@host:1/x").unwrap();
         assert!(!format!("{endpoint} {endpoint:?}").contains("secret"));
         assert_eq!(redact("ws://user:secret@host:1/x"), "ws://***@host:1/x");
-        let error = Endpoint::parse_direct("http://user:secret@host:1").unwrap_err();
-        assert!(!error.to_string().contains("secret"));
+        for text in [
+            "http://user:secret@host:1",
+            "u:secret@h:1",
+            "tcp://u:secret@h:1",
+        ] {
+            let error = Endpoint::parse_direct(text).unwrap_err();
+            assert!(!error.to_string().contains("secret"), "{error}");
+        }
     }
 }

@@ -1,18 +1,42 @@
-//! The `services.toml` schema: parsing, endpoint syntax and validation.
+//! The `services.toml` schema: parsing, endpoint syntax, interpolation,
+//! deploy-time overrides and validation.
 //!
 //! This module never touches tokio or the network, so that `include_sinks!`
 //! runs exactly this code while the user's crate compiles and `SinkFactory`
-//! runs it at start-up: one validator, one verdict, the same messages.
+//! (and the generated `Sinks::from_env`) run it at start-up: one validator,
+//! one verdict, the same messages.
+//!
+//! # Layout
+//! - `schema`: every key, described once ([`KEYS`]); drives the rest.
+//! - `document`: the walk over the file and its overlay layers.
+//! - `values`: typed readers with the schema's ranges; `interpolate`: `${VAR}`.
+//! - `leaf`, `composite`: one service of each kind; `topology`: checks across services.
+//! - `endpoint`, `host`: endpoint strings and host names; `tls_ca`: `tls_ca_file`.
+//! - `syntax`: TOML-level errors; `diagnostics`: errors and their rendering.
+//! - `overrides`: [`Overrides`]; `domain`: the seed's `domain` and `precision_context`.
+//! - `model`: the validated config; `names`: which service names can be methods.
 
+mod composite;
 mod diagnostics;
+mod document;
+mod domain;
 mod endpoint;
+mod host;
+mod interpolate;
+mod leaf;
 mod model;
 mod names;
-mod parse;
+mod overrides;
+mod schema;
+mod syntax;
+mod tls_ca;
 mod topology;
+mod values;
 
 pub(crate) use diagnostics::did_you_mean;
 pub use diagnostics::{ConfigError, ConfigErrors, Location};
+pub use document::parse_config;
+pub use domain::{Domain, PrecisionContext};
 pub use endpoint::{
     Endpoint, EndpointError, MAX_UNIX_PATH_BYTES, SUPPORTED_SCHEMES, WebSocketEndpoint, redact,
 };
@@ -20,28 +44,87 @@ pub use model::{
     CompositeConfig, CompositePattern, Framing, LeafConfig, RetryPolicy, ServiceConfig,
     ServiceKind, ServicesConfig,
 };
-pub use names::RESERVED_NAMES;
-pub use parse::parse_config;
+pub use names::{RESERVED_NAMES, is_accessor_name};
+pub use overrides::{OVERLAY_VARIABLE, Overrides};
+pub use schema::{
+    Applies, KEYS, Key, MAX_BACKOFF_MULTIPLIER, MAX_BUFFER_SIZE, MAX_MESSAGE_BYTES, MAX_RETRIES,
+    MAX_RETRY_DELAY_MS, MAX_SECONDS, MIN_SECONDS, ValueKind, find_key, markdown_table,
+};
+pub use tls_ca::TlsCa;
 
 use std::path::Path;
 
+use document::{Input, read};
+
 impl ServicesConfig {
-    /// Parses and validates TOML text; every problem is in the error.
+    /// Parses and validates TOML text with its compiled values; every
+    /// problem is in the error.
     pub fn from_toml_str(source: &str) -> Result<ServicesConfig, ConfigErrors> {
         parse_config(source, None)
     }
 
-    /// Reads, parses and validates a file; every problem is in the error.
+    /// Parses and validates TOML text, resolved with `overrides`; every
+    /// problem of every source is in the error.
+    pub fn from_toml_str_with(
+        source: &str,
+        overrides: &Overrides,
+    ) -> Result<ServicesConfig, ConfigErrors> {
+        read(&Input {
+            source,
+            file: None,
+            base_dir: None,
+            embedded_cas: None,
+            overrides: Some(overrides),
+        })
+    }
+
+    /// Reads, parses and validates a file with its compiled values.
     pub fn from_file(path: impl AsRef<Path>) -> Result<ServicesConfig, ConfigErrors> {
         let path = path.as_ref();
-        match std::fs::read_to_string(path) {
-            Ok(source) => parse_config(&source, Some(path)),
-            Err(error) => Err(ConfigErrors {
-                file: Some(path.display().to_string()),
-                errors: vec![ConfigError::new(format!(
-                    "cannot read the config file: {error}"
-                ))],
-            }),
-        }
+        let source = read_file(path)?;
+        parse_config(&source, Some(path))
     }
+
+    /// Reads, parses and validates a file, resolved with `overrides`.
+    pub fn from_file_with(
+        path: impl AsRef<Path>,
+        overrides: &Overrides,
+    ) -> Result<ServicesConfig, ConfigErrors> {
+        let path = path.as_ref();
+        let source = read_file(path)?;
+        read(&Input {
+            source: &source,
+            file: Some(path.display().to_string()),
+            base_dir: path.parent().map(Path::to_path_buf),
+            embedded_cas: None,
+            overrides: Some(overrides),
+        })
+    }
+
+    /// A config compiled into the binary by `include_sinks!`: `file` as the
+    /// user wrote it, the text, and each `tls_ca_file`'s PEM, embedded at
+    /// compile time. With `overrides`, their variables and overlays apply.
+    pub fn from_compiled(
+        file: &str,
+        source: &str,
+        embedded_cas: &[(&str, &str, &[u8])],
+        overrides: Option<&Overrides>,
+    ) -> Result<ServicesConfig, ConfigErrors> {
+        read(&Input {
+            source,
+            file: Some(file.to_owned()),
+            base_dir: None,
+            embedded_cas: Some(embedded_cas),
+            overrides,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|error| ConfigErrors {
+        file: Some(path.display().to_string()),
+        errors: vec![ConfigError::new(format!(
+            "cannot read the config file: {error}"
+        ))],
+    })
 }

@@ -1,9 +1,14 @@
 //! The validated shape of a `services.toml`: what every other part builds from.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Endpoint, Location};
+use super::schema::{
+    MAX_BACKOFF_MULTIPLIER, MAX_BUFFER_SIZE, MAX_MESSAGE_BYTES, MAX_RETRIES, MAX_RETRY_DELAY_MS,
+    MAX_SECONDS, MIN_SECONDS,
+};
+use super::{ConfigErrors, Domain, Endpoint, Location, PrecisionContext, TlsCa};
 
 /// A whole validated config: the services in file order.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +43,16 @@ pub struct ServiceConfig {
     pub location: Location,
     /// What the service is.
     pub kind: ServiceKind,
+    /// `domain`: the TLV types the service carries, if it says.
+    pub domain: Option<Domain>,
+    /// `precision_context`, if the service says.
+    pub precision_context: Option<PrecisionContext>,
+    /// `metadata`: free-form strings, in file order.
+    pub metadata: Vec<(String, String)>,
+    /// Why the service cannot be built from the compiled values alone: it
+    /// names a `${VAR}` without a default and no variables were given (as
+    /// for `Sinks::new()`). Its sink fails every send with these problems.
+    pub unresolved: Option<ConfigErrors>,
 }
 
 /// What a service sends to.
@@ -77,8 +92,12 @@ pub struct LeafConfig {
     pub framing: Framing,
     /// Connect, retry and reconnect behaviour (`max_retries`, `lazy.*`).
     pub retry: RetryPolicy,
-    /// A PEM file of CA certificates to trust for `wss://` (`tls_ca_file`).
-    pub tls_ca_file: Option<PathBuf>,
+    /// CA certificates to trust for `wss://` (`tls_ca_file`).
+    pub tls_ca_file: Option<Arc<TlsCa>>,
+    /// The TLV domain; a message with a TLV type outside it is refused (`domain`).
+    pub domain: Option<Domain>,
+    /// `metadata`: free-form strings, in file order, shown in `SinkMetadata::labels`.
+    pub metadata: Vec<(String, String)>,
 }
 
 impl LeafConfig {
@@ -96,18 +115,62 @@ impl LeafConfig {
             framing: Framing::LengthPrefixed,
             retry: RetryPolicy::default(),
             tls_ca_file: None,
+            domain: None,
+            metadata: Vec::new(),
         }
     }
 
-    /// Sets `buffer_size` (at least 1).
+    /// Sets `buffer_size`, clamped to what the config accepts (1 to 16777216).
     pub fn buffer_size(mut self, buffer_size: usize) -> LeafConfig {
-        self.buffer_size = buffer_size.max(1);
+        self.buffer_size = buffer_size.clamp(1, MAX_BUFFER_SIZE as usize);
         self
     }
 
-    /// Sets `max_message_bytes` (at least 1).
+    /// Sets `max_message_bytes`, clamped to what the config accepts (1 to 4294967295).
     pub fn max_message_bytes(mut self, max_message_bytes: usize) -> LeafConfig {
-        self.max_message_bytes = max_message_bytes.max(1);
+        self.max_message_bytes =
+            max_message_bytes.clamp(1, usize::try_from(MAX_MESSAGE_BYTES).unwrap_or(usize::MAX));
+        self
+    }
+
+    /// The value of setting `key` (a [`KEYS`](super::KEYS) name, `lazy.`
+    /// prefix included) as the config would write it; `None` for a key that
+    /// does not apply or is not set. Endpoints are shown without credentials.
+    pub fn setting(&self, key: &str) -> Option<String> {
+        let retry = &self.retry;
+        Some(match key {
+            "endpoint" => self.endpoint.to_string(),
+            "buffer_size" => self.buffer_size.to_string(),
+            "max_message_bytes" => self.max_message_bytes.to_string(),
+            "framing" => match (&self.endpoint, self.framing) {
+                (Endpoint::WebSocket(_), _) => return None,
+                (_, Framing::LengthPrefixed) => "length_prefixed".into(),
+                (_, Framing::Raw) => "raw".into(),
+            },
+            "lazy.max_retries" => retry.max_retries.to_string(),
+            "lazy.retry_delay_ms" => retry.retry_delay.as_millis().to_string(),
+            "lazy.backoff_multiplier" => retry.backoff_multiplier.to_string(),
+            "lazy.max_retry_delay_secs" => retry.max_retry_delay.as_secs_f64().to_string(),
+            "lazy.connect_timeout_secs" => retry.connect_timeout.as_secs_f64().to_string(),
+            "lazy.auto_reconnect" => retry.auto_reconnect.to_string(),
+            "lazy.wait_timeout_secs" => retry.wait_timeout.as_secs_f64().to_string(),
+            "tls_ca_file" => self.tls_ca_file.as_ref()?.written().to_owned(),
+            "domain" => self.domain?.to_string(),
+            "metadata" if !self.metadata.is_empty() => {
+                let entries: Vec<String> = self
+                    .metadata
+                    .iter()
+                    .map(|(name, value)| format!("{name} = {value:?}"))
+                    .collect();
+                format!("{{ {} }}", entries.join(", "))
+            }
+            _ => return None,
+        })
+    }
+
+    /// Sets `domain`.
+    pub fn domain(mut self, domain: Domain) -> LeafConfig {
+        self.domain = Some(domain);
         self
     }
 
@@ -123,9 +186,16 @@ impl LeafConfig {
         self
     }
 
-    /// Sets `tls_ca_file`.
+    /// Sets `tls_ca_file`: a PEM file read at connect. A config's
+    /// `tls_ca_file` is read and checked with the config instead.
     pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> LeafConfig {
-        self.tls_ca_file = Some(path.into());
+        self.tls_ca_file = Some(Arc::new(TlsCa::at_path(path)));
+        self
+    }
+
+    /// Sets CA certificates already read and checked.
+    pub fn tls_ca(mut self, ca: TlsCa) -> LeafConfig {
+        self.tls_ca_file = Some(Arc::new(ca));
         self
     }
 }
@@ -173,6 +243,8 @@ pub struct CompositeConfig {
     pub pattern: CompositePattern,
     /// The target service names, in order.
     pub targets: Vec<String>,
+    /// The TLV domain every target shares, if the composite names one.
+    pub domain: Option<Domain>,
 }
 
 /// When and how a sink connects, retries and reconnects.
@@ -214,31 +286,31 @@ impl RetryPolicy {
     /// Default `wait_timeout_secs`.
     pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
-    /// Sets `max_retries`.
+    /// Sets `max_retries`, at most 1000000 as in the config.
     pub fn max_retries(mut self, max_retries: u32) -> RetryPolicy {
-        self.max_retries = max_retries;
+        self.max_retries = max_retries.min(MAX_RETRIES as u32);
         self
     }
 
-    /// Sets `retry_delay`.
+    /// Sets `retry_delay`, at most a day as in the config.
     pub fn retry_delay(mut self, retry_delay: Duration) -> RetryPolicy {
-        self.retry_delay = retry_delay;
+        self.retry_delay = retry_delay.min(Duration::from_millis(MAX_RETRY_DELAY_MS));
         self
     }
 
-    /// Sets `backoff_multiplier` (values below 1 count as 1).
+    /// Sets `backoff_multiplier`, clamped to 1 to 1000 as in the config (NaN counts as 1).
     pub fn backoff_multiplier(mut self, backoff_multiplier: f64) -> RetryPolicy {
         self.backoff_multiplier = if backoff_multiplier >= 1.0 {
-            backoff_multiplier
+            backoff_multiplier.min(MAX_BACKOFF_MULTIPLIER)
         } else {
             1.0
         };
         self
     }
 
-    /// Sets `max_retry_delay`.
+    /// Sets `max_retry_delay`, clamped to 1 ms to a day as in the config.
     pub fn max_retry_delay(mut self, max_retry_delay: Duration) -> RetryPolicy {
-        self.max_retry_delay = max_retry_delay;
+        self.max_retry_delay = clamp_seconds(max_retry_delay);
         self
     }
 
@@ -248,38 +320,85 @@ impl RetryPolicy {
         self
     }
 
-    /// Sets `connect_timeout`.
+    /// Sets `connect_timeout`, clamped to 1 ms to a day as in the config.
     pub fn connect_timeout(mut self, connect_timeout: Duration) -> RetryPolicy {
-        self.connect_timeout = connect_timeout;
+        self.connect_timeout = clamp_seconds(connect_timeout);
         self
     }
 
-    /// Sets `wait_timeout`.
+    /// Sets `wait_timeout`, clamped to 1 ms to a day as in the config.
     pub fn wait_timeout(mut self, wait_timeout: Duration) -> RetryPolicy {
-        self.wait_timeout = wait_timeout;
+        self.wait_timeout = clamp_seconds(wait_timeout);
         self
     }
 
-    /// The pause before retry number `retry` (1-based).
+    /// The pause before retry number `retry` (1-based):
+    /// `retry_delay * backoff_multiplier^(retry-1)`, at most `max_retry_delay`.
     pub fn delay_before_retry(&self, retry: u32) -> Duration {
-        let factor = self
-            .backoff_multiplier
-            .powi(retry.saturating_sub(1).min(64) as i32);
-        let delay = self.retry_delay.as_secs_f64() * factor;
+        if self.retry_delay.is_zero() {
+            // `0 * growth^n` is NaN once `growth^n` overflows to infinity.
+            return Duration::ZERO;
+        }
+        let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
+        let delay = self.retry_delay.as_secs_f64() * self.backoff_multiplier.powi(exponent);
         if delay.is_finite() && delay < self.max_retry_delay.as_secs_f64() {
-            Duration::from_secs_f64(delay)
+            saturating_seconds(delay)
         } else {
             self.max_retry_delay
         }
     }
 
-    /// The longest one connect can take: every attempt timing out, every pause.
+    /// The longest one connect can take: every attempt timing out, every
+    /// pause. Constant time (a closed form of the geometric series, not a loop
+    /// over the attempts) and saturating at `Duration::MAX`, for any value the
+    /// fields hold.
     pub fn connect_budget(&self) -> Duration {
-        let attempts = self.connect_timeout * (self.max_retries + 1);
-        (1..=self.max_retries).fold(attempts, |total, retry| {
-            total + self.delay_before_retry(retry)
-        })
+        let attempts = self.max_retries.saturating_add(1);
+        let timeouts = self.connect_timeout.saturating_mul(attempts);
+        timeouts.saturating_add(self.total_pauses())
     }
+
+    /// The sum of the pauses before every retry.
+    fn total_pauses(&self) -> Duration {
+        let retries = f64::from(self.max_retries);
+        let first = self.retry_delay.as_secs_f64();
+        let cap = self.max_retry_delay.as_secs_f64();
+        let growth = self.backoff_multiplier;
+        if retries == 0.0 || first == 0.0 {
+            return Duration::ZERO;
+        }
+        if first >= cap {
+            return saturating_seconds(cap * retries);
+        }
+        // NaN too: no growth.
+        if growth.is_nan() || growth <= 1.0 {
+            return saturating_seconds(first * retries);
+        }
+        // Retries whose pause is below the cap: `first * growth^j < cap` for
+        // j = 0..below; the rest each pause for `cap`.
+        let below = ((cap / first).ln() / growth.ln())
+            .ceil()
+            .clamp(0.0, retries);
+        let growing = first * (growth.powf(below) - 1.0) / (growth - 1.0);
+        saturating_seconds(growing + cap * (retries - below))
+    }
+}
+
+/// `seconds` as a Duration; `Duration::MAX` if it is more than one holds,
+/// zero if negative or NaN.
+fn saturating_seconds(seconds: f64) -> Duration {
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
+}
+
+/// `duration` within what a config's `_secs` keys accept.
+fn clamp_seconds(duration: Duration) -> Duration {
+    duration.clamp(
+        Duration::from_secs_f64(MIN_SECONDS),
+        Duration::from_secs_f64(MAX_SECONDS),
+    )
 }
 
 impl Default for RetryPolicy {

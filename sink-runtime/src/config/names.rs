@@ -9,6 +9,12 @@ pub const RESERVED_NAMES: &[&str] = &[
     "get",
     "flush_all",
     "disconnect_all",
+    "from_env",
+    "with_overrides",
+    "snapshot",
+    "connect_all",
+    "preflight",
+    "shutdown",
 ];
 
 /// Rust's keywords, strict, reserved and edition-dependent: none of them can
@@ -20,6 +26,13 @@ const KEYWORDS: &[&str] = &[
     "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
     "override", "priv", "typeof", "unsized", "virtual", "yield",
 ];
+
+/// Whether `name` can be a generated accessor: the rules `include_sinks!`
+/// checks service names by (lowercase identifier, no keyword of any edition,
+/// none of [`RESERVED_NAMES`]).
+pub fn is_accessor_name(name: &str) -> bool {
+    name_problem(name).is_none()
+}
 
 /// Why `name` cannot name a service, with the fix, or `None` if it can.
 pub(crate) fn name_problem(name: &str) -> Option<(String, String)> {

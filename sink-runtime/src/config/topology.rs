@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::model::{ServiceConfig, ServiceKind, ServicesConfig};
 use super::{ConfigError, Location, did_you_mean};
 
 /// One composite's `targets`, with where each name stands in the file.
@@ -22,9 +23,14 @@ impl TargetList {
 
 /// Every missing target, duplicate target and cycle among `lists`, given the
 /// names of all services in file order.
-pub(crate) fn check_topology(services: &[&str], lists: &[TargetList]) -> Vec<ConfigError> {
+pub(crate) fn check_topology(
+    services: &[&str],
+    lists: &[TargetList],
+    built: &[ServiceConfig],
+) -> Vec<ConfigError> {
     let defined: HashSet<&str> = services.iter().copied().collect();
     let mut errors = Vec::new();
+    errors.extend(domain_mismatches(lists, built));
     for list in lists {
         let mut seen = HashSet::new();
         for (target, location) in &list.targets {
@@ -52,6 +58,74 @@ pub(crate) fn check_topology(services: &[&str], lists: &[TargetList]) -> Vec<Con
     }
     errors.extend(cycles(services, lists));
     errors
+}
+
+/// A composite with a `domain` may only target services of that domain,
+/// or of none.
+fn domain_mismatches(lists: &[TargetList], built: &[ServiceConfig]) -> Vec<ConfigError> {
+    let domains: HashMap<&str, _> = built
+        .iter()
+        .filter_map(|service| Some((service.name.as_str(), service.domain?)))
+        .collect();
+    let mut errors = Vec::new();
+    for list in lists {
+        let Some(&domain) = domains.get(list.service.as_str()) else {
+            continue;
+        };
+        for (target, location) in &list.targets {
+            match domains.get(target.as_str()) {
+                Some(&other) if other != domain => errors.push(
+                    ConfigError::new(format!(
+                        "target `{target}` is in the `{other}` domain, but the composite is in `{domain}`"
+                    ))
+                    .at(*location)
+                    .service(&list.service)
+                    .key("targets")
+                    .help("a composite only targets services of its own domain (or of none); remove the target or change a `domain`"),
+                ),
+                _ => {}
+            }
+        }
+    }
+    errors
+}
+
+impl ServicesConfig {
+    /// Leaves in file order, then each composite after all its targets: the
+    /// order both `include_sinks!` and `SinkFactory` build sinks in, so
+    /// every composite is built from the very sinks of its targets.
+    pub fn construction_order(&self) -> Vec<&ServiceConfig> {
+        let by_name: HashMap<&str, &ServiceConfig> = self
+            .services()
+            .iter()
+            .map(|service| (service.name.as_str(), service))
+            .collect();
+        let mut built: HashSet<&str> = HashSet::with_capacity(by_name.len());
+        let mut order: Vec<&ServiceConfig> = Vec::with_capacity(by_name.len());
+        fn visit<'a>(
+            service: &'a ServiceConfig,
+            by_name: &HashMap<&str, &'a ServiceConfig>,
+            built: &mut HashSet<&'a str>,
+            order: &mut Vec<&'a ServiceConfig>,
+        ) {
+            if !built.insert(service.name.as_str()) {
+                return;
+            }
+            if let ServiceKind::Composite(composite) = &service.kind {
+                for target in &composite.targets {
+                    // The validator guarantees every target exists and there is no cycle.
+                    if let Some(target) = by_name.get(target.as_str()) {
+                        visit(target, by_name, built, order);
+                    }
+                }
+            }
+            order.push(service);
+        }
+        for service in self.services() {
+            visit(service, &by_name, &mut built, &mut order);
+        }
+        order
+    }
 }
 
 /// One error per distinct cycle, written from its earliest service in file order.
@@ -138,7 +212,7 @@ mod tests {
     }
 
     fn messages(services: &[&str], lists: &[TargetList]) -> Vec<String> {
-        check_topology(services, lists)
+        check_topology(services, lists, &[])
             .into_iter()
             .map(|e| e.message)
             .collect()

@@ -22,7 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::runtime::Handle;
 
-use crate::config::{LeafConfig, ServiceConfig, ServiceKind};
+use crate::config::{ConfigErrors, Domain, LeafConfig, ServiceConfig, ServiceKind};
 use crate::observe::TARGET;
 use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMetadata};
 use shared::{Shared, deadline_after};
@@ -47,6 +47,9 @@ use state::{EndpointState, Exit, Lease, Phase, Refusal};
 /// counted as failed.
 pub struct EndpointSink {
     shared: Arc<Shared>,
+    /// Set for a sink whose config needs a variable it was not given; every
+    /// send, try_send and connect returns it (see `unresolved`).
+    unresolved: Option<Box<ConfigErrors>>,
 }
 
 /// A writer to spawn once the state's lock is released.
@@ -80,6 +83,7 @@ impl EndpointSink {
     fn new(name: String, sink_type: &'static str, config: LeafConfig) -> EndpointSink {
         EndpointSink {
             shared: Arc::new(Shared::new(name, sink_type, config)),
+            unresolved: None,
         }
     }
 
@@ -95,6 +99,36 @@ impl EndpointSink {
 
     fn capacity(&self) -> usize {
         self.shared.config.buffer_size
+    }
+
+    /// A sink that refuses every send, try_send and connect with
+    /// `SinkError::InvalidConfig(problem)`: its config needs a `${VAR}` it was
+    /// not given (the generated `Sinks::new()` uses the compiled values only).
+    pub fn unresolved(
+        name: impl Into<String>,
+        sink_type: &'static str,
+        config: LeafConfig,
+        problem: ConfigErrors,
+    ) -> EndpointSink {
+        let mut sink = EndpointSink::new(name.into(), sink_type, config);
+        sink.unresolved = Some(Box::new(problem));
+        sink
+    }
+
+    /// Refuses `message` before anything is queued or written: the sink's
+    /// config is unresolved, its TLV type is outside the sink's `domain`, or
+    /// the payload is over `max_message_bytes`.
+    fn admit(&self, message: &Message) -> Result<(), SinkError> {
+        if let Some(problem) = &self.unresolved {
+            return Err(SinkError::InvalidConfig((**problem).clone()));
+        }
+        Domain::check_tlv(self.shared.config.domain, message.metadata.tlv_type).map_err(
+            |reason| SinkError::OutsideDomain {
+                sink: self.shared.name.clone(),
+                reason,
+            },
+        )?;
+        self.check_size(&message.payload)
     }
 
     fn check_size(&self, payload: &Bytes) -> Result<(), SinkError> {
@@ -296,10 +330,10 @@ impl EndpointSink {
 
 impl MessageSink for EndpointSink {
     fn send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
-        let payload = message.payload;
-        if let Err(error) = self.check_size(&payload) {
+        if let Err(error) = self.admit(&message) {
             return SinkFuture::ready(Err(error));
         }
+        let payload = message.payload;
         let accepted = {
             // Held for one push and a counter; never across an await.
             let mut state = self.shared.lock();
@@ -326,8 +360,8 @@ impl MessageSink for EndpointSink {
     }
 
     fn try_send(&self, message: Message) -> Result<(), SinkError> {
+        self.admit(&message)?;
         let payload = message.payload;
-        self.check_size(&payload)?;
         let (accepted, start) = {
             let mut state = self.shared.lock();
             match state.admits_try_send(self.capacity()) {
@@ -386,6 +420,9 @@ impl MessageSink for EndpointSink {
     }
 
     fn connect(&self) -> SinkFuture<'_, Result<(), SinkError>> {
+        if let Some(problem) = &self.unresolved {
+            return SinkFuture::ready(Err(SinkError::InvalidConfig((**problem).clone())));
+        }
         if self.is_connected() {
             return SinkFuture::ready(Ok(()));
         }
@@ -432,6 +469,7 @@ impl MessageSink for EndpointSink {
             reconnects: stats.reconnects,
             connected_since: stats.connected_since,
             last_error_at: stats.last_error_at,
+            labels: self.shared.config.metadata.clone(),
         }
     }
 }

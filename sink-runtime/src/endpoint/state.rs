@@ -197,12 +197,16 @@ pub(crate) struct EndpointState {
     copy_small: bool,
     /// Messages the writer took and has not yet reported on.
     in_flight: usize,
+    /// Messages (and their bytes) from the front of the batch in flight
+    /// already counted as sent by `batch_progress`.
+    batch_counted: (usize, u64),
     /// The last writer ended in failure (shown as `ConnectionState::Failed`).
     failed: bool,
     /// Bumped each time a writer ends in failure, so a waiter can tell that
     /// the attempt it waited on is over.
     failures: u64,
-    /// Why the last writer ended in failure, for the errors of its waiters.
+    /// Why the last writer that failed ended, for the errors of its
+    /// waiters; kept after a later writer connects.
     last_exit: Option<Exit>,
     /// A close was asked for: the writer drains, closes and exits.
     closing: bool,
@@ -249,6 +253,7 @@ impl EndpointState {
             framing,
             copy_small: copy_small && framing == Framing::LengthPrefixed,
             in_flight: 0,
+            batch_counted: (0, 0),
             failed: false,
             failures: 0,
             last_exit: None,
@@ -494,8 +499,9 @@ impl EndpointState {
         self.metrics.connected(reconnect);
         self.stats.connected_since = Some(SystemTime::now());
         self.stream = stream;
+        // `last_exit` stays: a send that waited on the writer that failed
+        // may only now read why, after this newer writer connected.
         self.failed = false;
-        self.last_exit = None;
         self.set_phase(Phase::Up);
         true
     }
@@ -550,6 +556,24 @@ impl EndpointState {
         }
     }
 
+    /// The writer has wholly written the first `messages` messages
+    /// (`bytes` on the wire) of its batch so far: they count as sent now, so
+    /// a writer cut off mid-batch (its runtime dropped, a drain deadline)
+    /// fails only what it had not written.
+    pub(crate) fn batch_progress(&mut self, lease: &Lease, messages: usize, bytes: u64) {
+        if !self.is_current(lease) {
+            return;
+        }
+        let (counted, counted_bytes) = self.batch_counted;
+        let new = messages.saturating_sub(counted).min(self.in_flight);
+        self.stats.sent += new as u64;
+        self.stats.bytes_sent += bytes.saturating_sub(counted_bytes);
+        self.metrics
+            .sent(new as u64, bytes.saturating_sub(counted_bytes));
+        self.in_flight -= new;
+        self.batch_counted = (counted + new, bytes.max(counted_bytes));
+    }
+
     /// Settles the batch taken by `next_step`: `written` messages from its
     /// front are sent, the `uncertain` ones after them failed with `error`,
     /// and the rest go back in front of the queue, to be written first and in
@@ -570,10 +594,13 @@ impl EndpointState {
         let failed_before = self.stats.failed;
         let total = batch.len();
         let settled = (written.messages + written.uncertain).min(total);
-        self.stats.sent += written.messages.min(total) as u64;
-        self.stats.bytes_sent += written.bytes;
-        self.metrics
-            .sent(written.messages.min(total) as u64, written.bytes);
+        // What `batch_progress` counted already is not counted again.
+        let (counted, counted_bytes) = std::mem::take(&mut self.batch_counted);
+        let new = written.messages.min(total).saturating_sub(counted);
+        let new_bytes = written.bytes.saturating_sub(counted_bytes);
+        self.stats.sent += new as u64;
+        self.stats.bytes_sent += new_bytes;
+        self.metrics.sent(new as u64, new_bytes);
         self.in_flight = 0;
         match error {
             None => {
@@ -603,6 +630,7 @@ impl EndpointState {
             return None;
         }
         let lost = self.unsettled();
+        self.batch_counted = (0, 0);
         let reason = exit
             .reason()
             .unwrap_or("the sink was closed before the message was written")

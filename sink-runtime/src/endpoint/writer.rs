@@ -138,8 +138,11 @@ async fn serve(
                 linger = LINGER_YIELDS;
                 // Room was made for senders waiting on a full queue.
                 shared.changed.notify_waiters();
+                let mut progress = |messages: usize, bytes: u64| {
+                    shared.lock().batch_progress(lease, messages, bytes);
+                };
                 let outcome = tokio::select! {
-                    outcome = connection.write_batch(&batch, framing, skip) => outcome,
+                    outcome = connection.write_batch(&batch, framing, skip, &mut progress) => outcome,
                     () = shared.drain_deadline() => return drain_timed_out(),
                 };
                 let written = Written {

@@ -90,15 +90,22 @@ impl Connection {
     /// Writes `batch` in order, in vectored writes of about `WRITE_CHUNK`
     /// bytes. The first `skip` bytes of the first frame are already on this
     /// connection (a sender's write-through that the socket took only part of).
+    ///
+    /// `progress` is told, as the batch goes out, how many messages from its
+    /// front are wholly written and the bytes they took, so that a write cut
+    /// off (its task dropped) counts those as sent.
     pub(crate) async fn write_batch(
         &mut self,
         batch: &Pending,
         framing: Framing,
         skip: usize,
+        progress: &mut (dyn FnMut(usize, u64) + Send),
     ) -> BatchOutcome {
         match self {
-            Connection::Stream(stream) => write_stream(stream, batch, framing, skip).await,
-            Connection::WebSocket(stream) => write_websocket(stream, batch).await,
+            Connection::Stream(stream) => {
+                write_stream(stream, batch, framing, skip, progress).await
+            }
+            Connection::WebSocket(stream) => write_websocket(stream, batch, progress).await,
         }
     }
 
@@ -187,8 +194,10 @@ async fn write_stream(
     batch: &Pending,
     framing: Framing,
     skip: usize,
+    progress: &mut (dyn FnMut(usize, u64) + Send),
 ) -> BatchOutcome {
     let prefixed = framing == Framing::LengthPrefixed;
+    let mut done = WholeFrames::default();
     let mut cursor = Cursor::default();
     cursor.advance(batch, framing, skip);
     let mut position = skip;
@@ -234,72 +243,106 @@ async fn write_stream(
             offset = 0;
         }
         if count == 0 {
-            return settle(batch, framing, position, None);
+            return done.outcome(batch, framing, position, None);
         }
         match stream.write_vectored(&slices[..count]).await {
             Ok(0) => {
-                return settle(
-                    batch,
-                    framing,
-                    position,
-                    Some("the connection closed".into()),
-                );
+                let error = Some("the connection closed".into());
+                return done.outcome(batch, framing, position, error);
             }
             Ok(written) => {
                 cursor.advance(batch, framing, written);
                 position += written;
+                done.advance_to(batch, framing, position);
+                progress(done.messages, done.bytes as u64);
             }
-            Err(error) => return settle(batch, framing, position, Some(error.to_string())),
+            Err(error) => {
+                return done.outcome(batch, framing, position, Some(error.to_string()));
+            }
         }
     }
 }
 
-/// The outcome of a batch of which the first `position` wire bytes are on
-/// the connection: a message cut in the middle is not counted, so it is
-/// sent again, whole, on the next connection.
-fn settle(
-    batch: &Pending,
-    framing: Framing,
-    position: usize,
-    error: Option<String>,
-) -> BatchOutcome {
-    let mut outcome = BatchOutcome {
-        error,
-        ..BatchOutcome::default()
-    };
-    let mut end = 0;
-    'runs: for run in batch.runs() {
-        match run {
-            // A run wholly on the wire counts without parsing its frames.
-            Run::Frames { bytes, count } if end + bytes.len() <= position => {
-                end += bytes.len();
-                outcome.written += count;
-            }
-            Run::Frames { bytes, .. } => {
-                for frame in pending::frames(bytes) {
-                    if end + frame.len() > position {
-                        break 'runs;
+/// The messages from the front of a batch that are wholly on the wire,
+/// counted as the write goes: each frame is looked at once, however many
+/// writes the batch takes.
+#[derive(Debug, Default)]
+struct WholeFrames {
+    /// The run being counted, and how far into its bytes.
+    run: usize,
+    offset: usize,
+    messages: usize,
+    /// Wire bytes of the counted messages.
+    bytes: usize,
+}
+
+impl WholeFrames {
+    /// Counts every frame that ends at or before `position`.
+    fn advance_to(&mut self, batch: &Pending, framing: Framing, position: usize) {
+        while let Some(run) = batch.run(self.run) {
+            match run {
+                // A run wholly on the wire counts without parsing its frames.
+                Run::Frames { bytes, count }
+                    if self.offset == 0 && self.bytes + bytes.len() <= position =>
+                {
+                    self.bytes += bytes.len();
+                    self.messages += count;
+                }
+                Run::Frames { bytes, .. } => {
+                    for frame in pending::frames(&bytes[self.offset..]) {
+                        if self.bytes + frame.len() > position {
+                            return;
+                        }
+                        self.bytes += frame.len();
+                        self.offset += frame.len();
+                        self.messages += 1;
                     }
-                    end += frame.len();
-                    outcome.written += 1;
+                }
+                Run::Payload(payload) => {
+                    let len = frame_len(framing, payload);
+                    if self.bytes + len > position {
+                        return;
+                    }
+                    self.bytes += len;
+                    self.messages += 1;
                 }
             }
-            Run::Payload(payload) => {
-                let len = frame_len(framing, payload);
-                if end + len > position {
-                    break;
-                }
-                end += len;
-                outcome.written += 1;
-            }
+            self.run += 1;
+            self.offset = 0;
         }
     }
-    outcome.bytes = end as u64;
-    outcome
+
+    /// The outcome of a batch of which the first `position` wire bytes are
+    /// on the connection: a message cut in the middle is not counted, so it
+    /// is sent again, whole, on the next connection.
+    fn outcome(
+        mut self,
+        batch: &Pending,
+        framing: Framing,
+        position: usize,
+        error: Option<String>,
+    ) -> BatchOutcome {
+        self.advance_to(batch, framing, position);
+        BatchOutcome {
+            written: self.messages,
+            bytes: self.bytes as u64,
+            uncertain: 0,
+            error,
+        }
+    }
 }
 
-async fn write_websocket(stream: &mut websocket::WsStream, batch: &Pending) -> BatchOutcome {
-    let mut chunk = WsChunk::default();
+async fn write_websocket(
+    stream: &mut websocket::WsStream,
+    batch: &Pending,
+    progress: &mut (dyn FnMut(usize, u64) + Send),
+) -> BatchOutcome {
+    let mut chunk = WsChunk {
+        outcome: BatchOutcome::default(),
+        unflushed: 0,
+        unflushed_bytes: 0,
+        progress,
+    };
     for run in batch.runs() {
         let result = match run {
             Run::Payload(payload) => chunk.feed(stream, payload.clone()).await,
@@ -330,15 +373,15 @@ async fn write_websocket(stream: &mut websocket::WsStream, batch: &Pending) -> B
 }
 
 /// Messages fed to the WebSocket codec and flushed every `WRITE_CHUNK` bytes.
-#[derive(Default)]
-struct WsChunk {
+struct WsChunk<'p> {
     outcome: BatchOutcome,
     /// Fed since the last flush: written or not, nobody knows yet.
     unflushed: usize,
     unflushed_bytes: u64,
+    progress: &'p mut (dyn FnMut(usize, u64) + Send),
 }
 
-impl WsChunk {
+impl WsChunk<'_> {
     async fn feed(
         &mut self,
         stream: &mut websocket::WsStream,
@@ -364,6 +407,7 @@ impl WsChunk {
         stream.flush().await.map_err(|error| error.to_string())?;
         self.outcome.written += std::mem::take(&mut self.unflushed);
         self.outcome.bytes += std::mem::take(&mut self.unflushed_bytes);
+        (self.progress)(self.outcome.written, self.outcome.bytes);
         Ok(())
     }
 

@@ -1,35 +1,24 @@
 //! TLS for `wss://`: rustls with the server certificate verified.
 
-use std::path::Path;
 use std::sync::Arc;
 
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use rustls::{ClientConfig, RootCertStore};
 
-/// A client config that trusts the public web roots and, if `ca_file` is
-/// given, every certificate in that PEM file.
-pub(crate) fn client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, String> {
+use crate::config::TlsCa;
+
+/// A client config that trusts the public web roots and, if `ca` is given,
+/// its certificates. A `tls_ca_file` from a config was checked when the
+/// config was read (embedded at compile time, or read when the overrides
+/// were applied); one set by hand on a `LeafConfig` is read here.
+pub(crate) fn client_config(ca: Option<&TlsCa>) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
-    if let Some(path) = ca_file {
-        let certificates = CertificateDer::pem_file_iter(path)
-            .map_err(|error| format!("cannot read tls_ca_file {}: {error}", path.display()))?;
-        let mut added = 0;
-        for certificate in certificates {
-            let certificate = certificate
-                .map_err(|error| format!("bad PEM in tls_ca_file {}: {error}", path.display()))?;
-            roots
-                .add(certificate)
-                .map_err(|error| format!("bad CA certificate in {}: {error}", path.display()))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(format!(
-                "tls_ca_file {} holds no certificate",
-                path.display()
-            ));
+    if let Some(ca) = ca {
+        for certificate in ca.certificates()? {
+            roots.add(certificate).map_err(|error| {
+                format!("bad CA certificate in {}: {error}", ca.path().display())
+            })?;
         }
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());

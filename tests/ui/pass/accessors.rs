@@ -2,7 +2,7 @@
 // `get` by name, and a struct that is Clone + Send + Sync + Default.
 use sinks::MessageSink;
 
-sinks::include_sinks!("../../../../examples/services.toml");
+sinks::include_sinks!("workspace/examples/services.toml");
 
 fn assert_shareable<T: Clone + Send + Sync + Default + std::fmt::Debug>() {}
 

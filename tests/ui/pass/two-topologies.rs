@@ -1,6 +1,6 @@
 // Two topologies in one crate, the second named with `as`.
-sinks::include_sinks!("../../../../examples/services.toml");
-sinks::include_sinks!("../../../../tests/ui/pass/backtest.toml" as BacktestSinks);
+sinks::include_sinks!("workspace/examples/services.toml");
+sinks::include_sinks!("workspace/tests/ui/pass/backtest.toml" as BacktestSinks);
 
 fn main() {
     let live = Sinks::new();
