@@ -15,4 +15,8 @@ mod support;
 mod ledger;
 
 mod connect_disconnect;
+mod dropped_sink;
 mod outage;
+mod runtime_drop;
+mod stall;
+mod stalled_close;
