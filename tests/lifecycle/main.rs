@@ -12,11 +12,15 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+// Helpers: the invariants checked from the peer's side, and stalling a writer.
 mod ledger;
+mod stall;
 
+mod cancel_connect;
+mod composite_flush;
 mod connect_disconnect;
 mod dropped_sink;
 mod outage;
+mod plain_thread;
 mod runtime_drop;
-mod stall;
 mod stalled_close;
