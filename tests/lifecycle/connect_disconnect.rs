@@ -1,7 +1,8 @@
 //! `connect()`/`disconnect()` in a loop on one task while a plain thread
 //! calls `try_send` as fast as it can: every disconnect finishes within its
-//! documented bound, the connections follow each other (never two carrying
-//! data at once), and every accepted message is written or failed, once.
+//! documented bound having drained what was queued (the peer reads, so
+//! nothing fails), the connections follow each other (never two carrying
+//! data at once), and every accepted message arrives, once.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -71,8 +72,6 @@ async fn connect_disconnect_loop_against_a_try_send_thread_keeps_one_connection_
         Arc::clone(&stop),
     );
 
-    let mut reported = 0;
-    let mut other_errors = Vec::new();
     let mut cycles = 0u64;
     let started = Instant::now();
     while started.elapsed() < RACE_FOR {
@@ -91,16 +90,12 @@ async fn connect_disconnect_loop_against_a_try_send_thread_keeps_one_connection_
                     "disconnect {cycles} did not finish within its drain deadline ({WAIT:?}) + {MARGIN:?}"
                 )
             });
-        match result {
-            Ok(()) => {}
-            Err(SinkError::SendFailed { failed, reason, .. }) => {
-                reported += failed;
-                other_errors.push(reason);
-            }
-            Err(other) => panic!(
-                "disconnect {cycles} after {:?}: {other}",
+        // The peer reads: draining what was queued cannot fail.
+        if let Err(error) = result {
+            panic!(
+                "disconnect {cycles} after {:?}: {error}",
                 disconnecting.elapsed()
-            ),
+            );
         }
     }
     stop.store(true, Ordering::Relaxed);
@@ -108,19 +103,12 @@ async fn connect_disconnect_loop_against_a_try_send_thread_keeps_one_connection_
         .await
         .expect("join")
         .expect("the try_send thread");
-    for result in [
-        bounded("flush", sink.flush()).await,
-        bounded("disconnect", sink.disconnect()).await,
-    ] {
-        match result {
-            Ok(()) => {}
-            Err(SinkError::SendFailed { failed, reason, .. }) => {
-                reported += failed;
-                other_errors.push(reason);
-            }
-            Err(other) => panic!("after the race: {other}"),
-        }
-    }
+    bounded("flush", sink.flush())
+        .await
+        .expect("nothing failed");
+    bounded("disconnect", sink.disconnect())
+        .await
+        .expect("nothing failed");
     let connections = peer.wait_until_ended(1).await;
 
     let metadata = sink.metadata();
@@ -129,10 +117,7 @@ async fn connect_disconnect_loop_against_a_try_send_thread_keeps_one_connection_
         "the race was too short to mean anything: {cycles} cycles, {} messages accepted",
         log.ok.len()
     );
-    assert_eq!(
-        reported, metadata.messages_failed,
-        "disconnect and flush must report every failed message, once"
-    );
+    assert_eq!(metadata.messages_failed, 0, "{:?}", metadata.last_error);
     Ledger {
         producers: &[log],
         connections: &connections,
@@ -140,7 +125,7 @@ async fn connect_disconnect_loop_against_a_try_send_thread_keeps_one_connection_
         failed: metadata.messages_failed,
         // Every connection was closed by the sink and read to its end.
         window: Window::Closed,
-        other_errors,
+        other_errors: Vec::new(),
         closed_while_sending: true,
     }
     .check();
