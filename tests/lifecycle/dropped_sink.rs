@@ -138,6 +138,11 @@ async fn a_sink_dropped_while_reconnecting_delivers_its_queue_once_the_peer_is_b
     // ...and the peer is back well within the drain deadline (5 s).
     tokio::time::sleep(Duration::from_millis(100)).await;
     let second = WatchedPeer::start(bind_unix(&path));
+    eventually(
+        "the dropped sink's writer reconnecting to the peer that came back",
+        || second.accepted() >= 1,
+    )
+    .await;
     let after_outage = second.wait_until_ended(1).await;
     assert_eq!(
         after_outage

@@ -25,6 +25,7 @@
 //! the last failed exit with its failure count, or hand it to the waiter by
 //! generation) rather than whatever `last_exit` holds when it runs.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -92,6 +93,21 @@ async fn produce(sink: Arc<EndpointSink>, producer: u32, stop: Arc<AtomicBool>) 
     log
 }
 
+/// Every distinct `metadata().last_error` seen until stopped, sampled
+/// every millisecond: the reasons of writers that gave up, which no send
+/// returns (sends are accepted while a writer reconnects), and which
+/// a later failure overwrites.
+async fn watch_last_error(sink: Arc<EndpointSink>, stop: Arc<AtomicBool>) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    while !stop.load(Ordering::Relaxed) {
+        if let Some(error) = sink.metadata().last_error {
+            seen.insert(error);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    seen
+}
+
 /// Runs `plan` and checks every invariant from the peer's side.
 pub async fn run(plan: Plan) {
     let dir = SocketDir::new();
@@ -104,6 +120,7 @@ pub async fn run(plan: Plan) {
     let producers: Vec<_> = (0..plan.producers)
         .map(|producer| tokio::spawn(produce(Arc::clone(&sink), producer, Arc::clone(&stop))))
         .collect();
+    let watcher = tokio::spawn(watch_last_error(Arc::clone(&sink), Arc::clone(&stop)));
 
     tokio::time::sleep(ABSENT_AT_START).await;
     let mut incarnations = Vec::new();
@@ -132,6 +149,9 @@ pub async fn run(plan: Plan) {
                 .expect("producer task"),
         );
     }
+    let seen_errors = bounded("the watcher stopping", watcher)
+        .await
+        .expect("watcher task");
     // Producers stopped: the first flush settles and reports every failure,
     // so a second flush and the disconnect have none left to report.
     let flush = bounded("flush", sink.flush()).await;
@@ -155,6 +175,7 @@ pub async fn run(plan: Plan) {
 
     let metadata = sink.metadata();
     other_errors.extend(metadata.last_error.clone());
+    other_errors.extend(seen_errors);
     assert_eq!(
         reported, metadata.messages_failed,
         "flush and disconnect must report every failed message, once"
