@@ -231,9 +231,10 @@ fn soak_duration() -> Duration {
     Duration::from_secs(secs)
 }
 
-/// The long version: rounds of 2, 4 and 16 producers, five outages each, with
-/// phase lengths varied per round, for minutes
-/// (`cargo test --test lifecycle -- --ignored`).
+/// The long version, for minutes (`cargo test --test lifecycle -- --ignored`):
+/// rounds of 2, 4 and 16 producers through three sinks at once (the load
+/// on the workers widens the races), five outages each, with phase lengths
+/// varied per round.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "runs for minutes; `cargo test --test lifecycle -- --ignored`"]
 async fn producers_through_repeated_outages_for_minutes_keep_every_invariant() {
@@ -241,17 +242,19 @@ async fn producers_through_repeated_outages_for_minutes_keep_every_invariant() {
     let mut round: u64 = 0;
     while started.elapsed() < soak_duration() {
         // A small LCG, so every round differs but a failing round can be replayed.
-        let mix = round
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1);
-        let plan = Plan {
-            producers: [2, 4, 16][(round % 3) as usize],
-            outages: 5,
-            up_for: Duration::from_millis(50 + (mix >> 33) % 350),
-            down_for: Duration::from_millis(30 + (mix >> 45) % 370),
-        };
-        eprintln!("round {round}: {plan:?}");
-        run(plan).await;
+        let plans = [2, 4, 16].map(|producers| {
+            let mix = (round * 3 + u64::from(producers))
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            Plan {
+                producers,
+                outages: 5,
+                up_for: Duration::from_millis(50 + (mix >> 33) % 350),
+                down_for: Duration::from_millis(30 + (mix >> 45) % 370),
+            }
+        });
+        eprintln!("round {round}: {plans:?}");
+        futures_util::future::join_all(plans.map(run)).await;
         round += 1;
     }
     assert!(round > 0, "no round ran");
