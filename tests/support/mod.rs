@@ -717,3 +717,190 @@ impl TestCa {
         TlsAcceptor::from(Arc::new(config))
     }
 }
+
+// ===========================================================================
+// Lifecycle helpers (added for tests/lifecycle; usable by any test binary):
+// payloads tagged with their producer and sequence number, and a peer that
+// also records how each of its connections ended.
+
+/// The bytes a [`tagged`] payload's tag takes: producer (u32 LE), then
+/// sequence number (u64 LE).
+pub const TAG_LEN: usize = 12;
+
+/// A message from producer `producer`, number `seq` of its sequence, padded
+/// with a byte pattern to `size` bytes (at least [`TAG_LEN`]), so the peer
+/// can tell which producer sent it, in what order, and whether it was cut.
+pub fn tagged(producer: u32, seq: u64, size: usize) -> Message {
+    Message::new(tagged_payload(producer, seq, size))
+}
+
+/// The payload of [`tagged`].
+pub fn tagged_payload(producer: u32, seq: u64, size: usize) -> Bytes {
+    let mut payload: Vec<u8> = (0..size.max(TAG_LEN)).map(|index| index as u8).collect();
+    payload[..4].copy_from_slice(&producer.to_le_bytes());
+    payload[4..TAG_LEN].copy_from_slice(&seq.to_le_bytes());
+    Bytes::from(payload)
+}
+
+/// The `(producer, seq)` a [`tagged`] payload carries; panics on a payload
+/// that is not one (cut, shifted or corrupted).
+pub fn tag_of(payload: &[u8]) -> (u32, u64) {
+    assert!(
+        payload.len() >= TAG_LEN,
+        "a {}-byte payload is too short to be tagged",
+        payload.len()
+    );
+    let producer = u32::from_le_bytes(payload[..4].try_into().expect("4 bytes"));
+    let seq = u64::from_le_bytes(payload[4..TAG_LEN].try_into().expect("8 bytes"));
+    assert_eq!(
+        payload,
+        &tagged_payload(producer, seq, payload.len())[..],
+        "payload ({producer}, {seq}) is corrupted"
+    );
+    (producer, seq)
+}
+
+/// How a connection a [`WatchedPeer`] accepted ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionEnd {
+    /// The sender closed it after a whole frame.
+    Eof,
+    /// The sender closed it inside a frame; this many bytes of it had arrived.
+    Torn {
+        /// Bytes of the unfinished frame.
+        bytes: usize,
+    },
+    /// Reading failed (a reset, for example).
+    Failed(String),
+}
+
+/// What one connection a [`WatchedPeer`] accepted carried, and how it ended
+/// (`None`: still open, or the peer was shut down first).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionLog {
+    /// The payloads of its whole frames, in arrival order.
+    pub frames: Vec<Vec<u8>>,
+    /// How it ended, if it did.
+    pub end: Option<ConnectionEnd>,
+}
+
+/// A length-prefixed Unix or TCP peer like [`Peer`], which also records how
+/// each connection ended: to prove that a sink closed its socket, or that a
+/// close cut a frame. Can stop reading, to stall the sender.
+#[derive(Debug)]
+pub struct WatchedPeer {
+    log: Arc<Mutex<Vec<ConnectionLog>>>,
+    reading: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl WatchedPeer {
+    /// Starts accepting on `listener`, reading every connection at once.
+    pub fn start(listener: impl Into<StreamListener>) -> WatchedPeer {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (reading, _) = watch::channel(true);
+        let task = tokio::spawn(watched_accept_loop(
+            listener.into(),
+            Arc::clone(&log),
+            reading.clone(),
+        ));
+        WatchedPeer { log, reading, task }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<ConnectionLog>> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stops reading every connection (accepting goes on).
+    pub fn pause_reading(&self) {
+        self.reading.send_replace(false);
+    }
+
+    /// Reads again.
+    pub fn resume_reading(&self) {
+        self.reading.send_replace(true);
+    }
+
+    /// Every connection so far, in accept order.
+    pub fn connections(&self) -> Vec<ConnectionLog> {
+        self.lock().clone()
+    }
+
+    /// How many connections were accepted.
+    pub fn accepted(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// How many whole frames arrived, over every connection.
+    pub fn frame_count(&self) -> usize {
+        self.lock()
+            .iter()
+            .map(|connection| connection.frames.len())
+            .sum()
+    }
+
+    /// Waits until every connection accepted so far has ended (and at least
+    /// `at_least` were accepted); fails the test after [`BOUND`].
+    pub async fn wait_until_ended(&self, at_least: usize) -> Vec<ConnectionLog> {
+        eventually(&format!("{at_least}+ connection(s) ending"), || {
+            let log = self.lock();
+            log.len() >= at_least && log.iter().all(|connection| connection.end.is_some())
+        })
+        .await;
+        self.connections()
+    }
+
+    /// Stops listening and drops every connection, unread bytes and all;
+    /// when this returns the address is free for a new peer.
+    pub async fn shutdown(mut self) -> Vec<ConnectionLog> {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        self.connections()
+    }
+}
+
+impl Drop for WatchedPeer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn watched_accept_loop(
+    listener: StreamListener,
+    log: Arc<Mutex<Vec<ConnectionLog>>>,
+    reading: watch::Sender<bool>,
+) {
+    // Dropped with this task, which aborts every connection's task.
+    let mut connections = JoinSet::new();
+    loop {
+        let Ok(stream) = listener.accept().await else {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            continue;
+        };
+        let index = {
+            let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
+            log.push(ConnectionLog::default());
+            log.len() - 1
+        };
+        let log = Arc::clone(&log);
+        let mut reading = reading.subscribe();
+        connections.spawn(async move {
+            let lock = || log.lock().unwrap_or_else(|p| p.into_inner());
+            let mut frames = FrameReader::new(stream);
+            let end = loop {
+                let _ = reading.wait_for(|reading| *reading).await;
+                match frames.read_frame().await {
+                    Ok(Some(payload)) => lock()[index].frames.push(payload),
+                    Ok(None) => break ConnectionEnd::Eof,
+                    Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                        let (_, rest) = frames.into_parts();
+                        break ConnectionEnd::Torn { bytes: rest.len() };
+                    }
+                    Err(error) => break ConnectionEnd::Failed(error.to_string()),
+                }
+            };
+            lock()[index].end = Some(end);
+        });
+        while connections.try_join_next().is_some() {}
+    }
+}
