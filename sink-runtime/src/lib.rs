@@ -18,6 +18,8 @@
 //! - `transport/`: Unix, TCP and WebSocket (plain or TLS) connections and framing.
 //! - `composite/`: [`CompositeSink`]: fanout, round robin, failover.
 //! - `factory`: [`SinkFactory`], which builds sinks from a config at run time.
+//! - `inbox/`: [`Inbox`], the receiving end of the wire format.
+//! - [`codec`]: [`codec::LengthPrefixed`], the frame format as a tokio-util codec.
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -30,11 +32,15 @@ pub mod config;
 mod error;
 
 #[cfg(feature = "runtime")]
+pub mod codec;
+#[cfg(feature = "runtime")]
 mod composite;
 #[cfg(feature = "runtime")]
 mod endpoint_sink;
 #[cfg(feature = "runtime")]
 mod factory;
+#[cfg(feature = "runtime")]
+mod inbox;
 #[cfg(feature = "runtime")]
 mod lazy;
 #[cfg(feature = "runtime")]
@@ -63,6 +69,8 @@ pub use endpoint_sink::EndpointSink;
 pub use error::SinkError;
 #[cfg(feature = "runtime")]
 pub use factory::SinkFactory;
+#[cfg(feature = "runtime")]
+pub use inbox::{Inbox, InboxOptions};
 #[cfg(feature = "runtime")]
 pub use message::{Message, MessageMetadata, MessagePriority};
 #[cfg(feature = "runtime")]
