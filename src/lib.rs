@@ -25,6 +25,7 @@ pub use sink_runtime::{
     CompositeSink, ConnectionState, EndpointSink, Inbox, InboxOptions, Message, MessageMetadata,
     MessagePriority, MessageSink, SinkError, SinkFactory, SinkFuture, SinkMetadata,
 };
+pub use sink_runtime::{Preflight, PreflightEntry, PreflightOutcome, preflight, preflight_leaves};
 pub use sink_runtime::{codec, config};
 
 pub use sink_macros::include_sinks;

@@ -19,6 +19,7 @@
 //! - `composite/`: [`CompositeSink`]: fanout, round robin, failover.
 //! - `factory`: [`SinkFactory`], which builds sinks from a config at run time.
 //! - `inbox/`: [`Inbox`], the receiving end of the wire format.
+//! - `preflight`: [`Preflight`], one connection attempt per endpoint.
 //! - [`codec`]: [`codec::LengthPrefixed`], the frame format as a tokio-util codec.
 #![warn(
     missing_docs,
@@ -45,6 +46,8 @@ mod inbox;
 mod lazy;
 #[cfg(feature = "runtime")]
 mod message;
+#[cfg(feature = "runtime")]
+mod preflight;
 #[cfg(feature = "runtime")]
 mod queue;
 #[cfg(feature = "runtime")]
@@ -73,5 +76,7 @@ pub use factory::SinkFactory;
 pub use inbox::{Inbox, InboxOptions};
 #[cfg(feature = "runtime")]
 pub use message::{Message, MessageMetadata, MessagePriority};
+#[cfg(feature = "runtime")]
+pub use preflight::{Preflight, PreflightEntry, PreflightOutcome, preflight, preflight_leaves};
 #[cfg(feature = "runtime")]
 pub use sink::{ConnectionState, MessageSink, SinkFuture, SinkMetadata};

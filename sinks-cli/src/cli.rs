@@ -27,6 +27,9 @@ pub(crate) enum Command {
     /// Send stdin lines (or a file's bytes) through SERVICE of FILE, flush,
     /// and say how it went. Exit 1 if anything failed.
     Send(SendArgs),
+    /// Open one connection to every endpoint of FILE (with its own TLS
+    /// settings), close it, and show which are reachable. Exit 1 if any is not.
+    Probe(ProbeArgs),
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ mod cli;
 mod diagnostics;
 mod graph;
 mod listen;
+mod probe;
 mod report;
 mod send;
 
@@ -41,6 +42,7 @@ async fn main() -> ExitCode {
         Command::Graph(args) => graph::run(&args),
         Command::Listen(args) => listen::run(&args).await,
         Command::Send(args) => send::run(&args).await,
+        Command::Probe(args) => probe::run(&args).await,
     };
     match verdict {
         Verdict::Success => ExitCode::SUCCESS,

@@ -204,7 +204,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for subcommand in ["check", "graph", "listen", "send"] {
+    for subcommand in ["check", "graph", "listen", "send", "probe"] {
         let output = run(&[subcommand, "--help"], b"");
         assert_eq!(code(&output), 0, "{subcommand}");
         assert!(

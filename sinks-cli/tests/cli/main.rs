@@ -7,5 +7,6 @@
 mod check;
 mod graph;
 mod listen;
+mod probe;
 mod send;
 mod support;
