@@ -51,6 +51,8 @@ pub(crate) async fn run(args: &ListenArgs) -> Verdict {
         }
     });
     let mut interrupt = pin!(tokio::signal::ctrl_c());
+    // Redraws the rate line while nothing arrives, so it falls to 0 msg/s.
+    let mut redraw = tokio::time::interval(Progress::INTERVAL);
     let end = loop {
         if args.expect.is_some_and(|expected| count >= expected) {
             break End::Expected;
@@ -59,6 +61,10 @@ pub(crate) async fn run(args: &ListenArgs) -> Verdict {
             item = inbox.recv() => item,
             () = &mut timeout => break End::TimedOut(args.timeout.unwrap_or_default()),
             _ = &mut interrupt => break End::Interrupted,
+            _ = redraw.tick(), if args.count => {
+                progress.update("received", count, bytes);
+                continue;
+            }
         };
         match item {
             Some(Ok(payload)) => {

@@ -36,11 +36,13 @@ pub(crate) fn sink_error(error: &SinkError) {
 pub(crate) struct Progress {
     enabled: bool,
     started: Instant,
-    last_drawn: Option<Instant>,
+    /// When the line was last drawn, and the count it showed.
+    last_drawn: Option<(Instant, u64)>,
 }
 
 impl Progress {
-    const INTERVAL: Duration = Duration::from_millis(250);
+    /// How often the line is redrawn at most.
+    pub(crate) const INTERVAL: Duration = Duration::from_millis(250);
 
     pub(crate) fn new() -> Progress {
         Progress {
@@ -50,29 +52,26 @@ impl Progress {
         }
     }
 
-    /// The time since the progress started.
-    pub(crate) fn elapsed(&self) -> Duration {
-        self.started.elapsed()
-    }
-
     /// Redraws the line with `count` items and `bytes` so far, if it is time to.
     pub(crate) fn update(&mut self, what: &str, count: u64, bytes: u64) {
         if !self.enabled
             || self
                 .last_drawn
-                .is_some_and(|drawn| drawn.elapsed() < Self::INTERVAL)
+                .is_some_and(|(drawn, _)| drawn.elapsed() < Self::INTERVAL)
         {
             return;
         }
-        self.last_drawn = Some(Instant::now());
-        let seconds = self.elapsed().as_secs_f64().max(0.001);
+        // The rate since the last redraw, so it shows the current pace.
+        let (since, counted) = self.last_drawn.unwrap_or((self.started, 0));
+        let seconds = since.elapsed().as_secs_f64().max(0.001);
+        let rate = count.saturating_sub(counted) as f64 / seconds;
+        self.last_drawn = Some((Instant::now(), count));
         let mut stderr = std::io::stderr().lock();
         // A progress line that cannot be drawn is not worth failing over.
         let _ = write!(
             stderr,
-            "\r\x1b[2K{what} {count} messages, {}, {:.0} msg/s",
+            "\r\x1b[2K{what} {count} messages, {}, {rate:.0} msg/s",
             human_bytes(bytes),
-            count as f64 / seconds
         );
         let _ = stderr.flush();
     }
