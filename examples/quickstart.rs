@@ -1,6 +1,6 @@
-//! The quickstart: `include_sinks!` on `examples/services.toml`, local
-//! listeners for its endpoints, a few sends through typed accessors, and
-//! what each listener received.
+//! The quickstart: `include_sinks!` on `examples/services.toml`, an
+//! `Inbox` (the receiving end of the wire format) on each of its endpoints,
+//! a few sends through typed accessors, and what each inbox received.
 //!
 //! Run it with `cargo run --example quickstart`; it needs nothing else running.
 
@@ -8,10 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures_util::StreamExt;
-use sinks::{Message, MessageSink};
-use tokio::io::{AsyncRead, AsyncReadExt};
-use tokio::net::{TcpListener, UnixListener};
+use sinks::{Inbox, Message, MessageSink};
 
 // Reads and validates the config while this example compiles: a typo in
 // services.toml is a compile error here, not a failure at start-up.
@@ -83,68 +80,36 @@ fn count(received: &Received) -> usize {
         .sum()
 }
 
-/// A listener for every endpoint in services.toml except slow_service.
-async fn start_listeners(received: &Received) -> std::io::Result<()> {
-    let dir = std::path::Path::new("/tmp/sinks-quickstart");
-    std::fs::create_dir_all(dir)?;
-    for (name, file) in [
-        ("market_data_relay", "market_data_relay.sock"),
-        ("backup_strategy", "backup_strategy.sock"),
+/// An [`Inbox`] on every endpoint in services.toml except slow_service's,
+/// each recording what arrives under its service's name.
+async fn start_listeners(received: &Received) -> Result<(), sinks::SinkError> {
+    std::fs::create_dir_all("/tmp/sinks-quickstart")?;
+    for (name, endpoint) in [
+        (
+            "market_data_relay",
+            "unix:///tmp/sinks-quickstart/market_data_relay.sock",
+        ),
+        (
+            "backup_strategy",
+            "unix:///tmp/sinks-quickstart/backup_strategy.sock",
+        ),
+        ("polygon_strategy", "tcp://127.0.0.1:19001"),
+        ("dashboard", "ws://127.0.0.1:18080/ws"),
     ] {
-        let path = dir.join(file);
-        // A socket file left by an earlier run would make bind fail.
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path)?;
+        // The same wire format the sinks write: length-prefixed frames on
+        // Unix and TCP, one binary frame per message on WebSocket.
+        let mut inbox = Inbox::bind(endpoint).await?;
         let received = Arc::clone(received);
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(read_frames(name, stream, Arc::clone(&received)));
+            while let Some(item) = inbox.recv().await {
+                match item {
+                    Ok(payload) => record(&received, name, &payload),
+                    Err(error) => eprintln!("{name}: {error}"),
+                }
             }
         });
     }
-
-    let tcp = TcpListener::bind("127.0.0.1:19001").await?;
-    let received_tcp = Arc::clone(received);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = tcp.accept().await {
-            tokio::spawn(read_frames(
-                "polygon_strategy",
-                stream,
-                Arc::clone(&received_tcp),
-            ));
-        }
-    });
-
-    let ws = TcpListener::bind("127.0.0.1:18080").await?;
-    let received_ws = Arc::clone(received);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = ws.accept().await {
-            let received = Arc::clone(&received_ws);
-            tokio::spawn(async move {
-                let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
-                    return;
-                };
-                while let Some(Ok(message)) = socket.next().await {
-                    if message.is_binary() {
-                        record(&received, "dashboard", &message.into_data());
-                    }
-                }
-            });
-        }
-    });
     Ok(())
-}
-
-/// Reads length-prefixed frames: a u32 little-endian length, then the payload.
-async fn read_frames(name: &'static str, mut stream: impl AsyncRead + Unpin, received: Received) {
-    let mut length = [0u8; 4];
-    while stream.read_exact(&mut length).await.is_ok() {
-        let mut payload = vec![0u8; u32::from_le_bytes(length) as usize];
-        if stream.read_exact(&mut payload).await.is_err() {
-            return;
-        }
-        record(&received, name, &payload);
-    }
 }
 
 fn record(received: &Received, name: &'static str, payload: &[u8]) {

@@ -21,13 +21,14 @@
 //! ```
 #![warn(missing_docs)]
 
-pub use sink_runtime::config;
 pub use sink_runtime::config::Overrides;
 pub use sink_runtime::group;
 pub use sink_runtime::{
-    CompositeSink, ConnectionState, EndpointSink, Message, MessageMetadata, MessagePriority,
-    MessageSink, SinkError, SinkFactory, SinkFuture, SinkMetadata,
+    CompositeSink, ConnectionState, EndpointSink, Inbox, InboxOptions, Message, MessageMetadata,
+    MessagePriority, MessageSink, SinkError, SinkFactory, SinkFuture, SinkMetadata,
 };
+pub use sink_runtime::{Preflight, PreflightEntry, PreflightOutcome, preflight, preflight_leaves};
+pub use sink_runtime::{codec, config};
 
 pub use sink_macros::include_sinks;
 

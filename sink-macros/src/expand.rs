@@ -201,6 +201,16 @@ fn generate(
                 self.inner.connect_all(#name_text, timeout).await
             }
 
+            /// The seed's endpoint accessibility check: one connection
+            /// attempt per relay and direct service with its own settings
+            /// (TLS included), each within `timeout`, closed again. The
+            /// report says per service: reachable (with the connect time),
+            /// refused, timed out, name not resolved or TLS failure, and
+            /// prints as a table.
+            pub async fn preflight(&self, timeout: ::core::time::Duration) -> ::sinks::Preflight {
+                self.inner.preflight(timeout).await
+            }
+
             /// Flushes every relay and direct sink, then closes it, all
             /// within `timeout`: what is not written by then fails. Call it
             /// before the runtime ends; the error names each sink with

@@ -300,6 +300,17 @@ impl Built {
         group::shutdown(owner, &self.endpoints, timeout).await
     }
 
+    /// One connection attempt per relay and direct sink, each with its own
+    /// settings (TLS included) and within `timeout`, closed again; see
+    /// [`Preflight`](crate::Preflight).
+    pub async fn preflight(&self, timeout: Duration) -> crate::Preflight {
+        let leaves = self
+            .endpoints
+            .iter()
+            .map(|sink| (sink.name(), sink.config()));
+        crate::preflight_leaves(leaves, timeout).await
+    }
+
     /// The metadata of the sinks `order` points at, in that order.
     pub fn snapshot(&self, order: &[SinkRef]) -> Vec<SinkMetadata> {
         order

@@ -20,6 +20,9 @@
 //! - `composite/`: [`CompositeSink`]: fanout, round robin, failover.
 //! - `factory`: [`SinkFactory`], which builds sinks from a config at run time.
 //! - [`group`]: flush, connect, shut down or inspect every sink of a topology at once.
+//! - `inbox/`: [`Inbox`], the receiving end of the wire format.
+//! - `preflight`: [`Preflight`], one connection attempt per endpoint.
+//! - [`codec`]: [`codec::LengthPrefixed`], the frame format as a tokio-util codec.
 #![warn(
     missing_docs,
     missing_debug_implementations,
@@ -32,6 +35,8 @@ pub mod config;
 mod error;
 
 #[cfg(feature = "runtime")]
+pub mod codec;
+#[cfg(feature = "runtime")]
 mod composite;
 #[cfg(feature = "runtime")]
 mod endpoint;
@@ -40,9 +45,13 @@ mod factory;
 #[cfg(feature = "runtime")]
 pub mod group;
 #[cfg(feature = "runtime")]
+mod inbox;
+#[cfg(feature = "runtime")]
 mod message;
 #[cfg(feature = "runtime")]
 mod observe;
+#[cfg(feature = "runtime")]
+mod preflight;
 #[cfg(feature = "runtime")]
 mod sink;
 #[cfg(feature = "runtime")]
@@ -62,6 +71,10 @@ pub use error::SinkError;
 #[cfg(feature = "runtime")]
 pub use factory::SinkFactory;
 #[cfg(feature = "runtime")]
+pub use inbox::{Inbox, InboxOptions};
+#[cfg(feature = "runtime")]
 pub use message::{Message, MessageMetadata, MessagePriority};
+#[cfg(feature = "runtime")]
+pub use preflight::{Preflight, PreflightEntry, PreflightOutcome, preflight, preflight_leaves};
 #[cfg(feature = "runtime")]
 pub use sink::{ConnectionState, MessageSink, SinkFuture, SinkMetadata};

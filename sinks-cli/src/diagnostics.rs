@@ -1,0 +1,185 @@
+//! Config problems as rustc shows errors (the TOML line, a caret under the
+//! problem, `help:` with the fix) or as JSON, from the config module's own
+//! `ConfigErrors`: the same problems, in the same words, as `include_sinks!`
+//! and `SinkFactory` report.
+
+use std::ops::Range;
+use std::path::Path;
+
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
+use serde::Serialize;
+use sinks::config::{ConfigError, ConfigErrors, Location, ServicesConfig, parse_config};
+
+/// A config file that did not validate: its problems, and its text for the
+/// snippets (absent when the file could not be read).
+#[derive(Debug)]
+pub(crate) struct Rejected {
+    pub(crate) file: String,
+    pub(crate) source: Option<String>,
+    pub(crate) errors: ConfigErrors,
+}
+
+/// Reads and validates `path` with the config module's parser.
+pub(crate) fn load(path: &Path) -> Result<ServicesConfig, Rejected> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        // The path makes `tls_ca_file` resolve against the file's directory.
+        Ok(source) => parse_config(&source, Some(path)).map_err(|errors| Rejected {
+            file,
+            source: Some(source),
+            errors,
+        }),
+        // `from_file` fails the same way and words it as the runtime does.
+        Err(_) => ServicesConfig::from_file(path).map_err(|errors| Rejected {
+            file,
+            source: None,
+            errors,
+        }),
+    }
+}
+
+/// Every problem as a rustc-style report, then a closing line with the count.
+pub(crate) fn render_human(rejected: &Rejected) -> String {
+    let renderer = Renderer::styled();
+    let mut out = String::new();
+    for error in &rejected.errors {
+        out.push_str(&renderer.render(&[report(rejected, error)]));
+        out.push_str("\n\n");
+    }
+    let count = rejected.errors.errors.len();
+    let summary = format!(
+        "`{}` has {count} problem{}",
+        rejected.file,
+        if count == 1 { "" } else { "s" }
+    );
+    out.push_str(&renderer.render(&[Group::with_title(Level::ERROR.primary_title(summary))]));
+    out.push('\n');
+    out
+}
+
+fn report<'a>(rejected: &'a Rejected, error: &'a ConfigError) -> Group<'a> {
+    let mut group = Group::with_title(Level::ERROR.primary_title(title(error)));
+    if let (Some(source), Some(location)) = (&rejected.source, error.location) {
+        group = group.element(
+            Snippet::source(source.as_str())
+                .path(rejected.file.as_str())
+                .annotation(AnnotationKind::Primary.span(span_at(source, location))),
+        );
+    } else if error.location.is_none() {
+        group = group.element(Origin::path(rejected.file.as_str()));
+    }
+    if let Some(help) = &error.help {
+        group = group.element(Level::HELP.message(help.as_str()));
+    }
+    group
+}
+
+/// `service `a`, key `b`: message`, as the config module's Display words
+/// it, without the location (the snippet shows it) and the help (below it).
+pub(crate) fn title(error: &ConfigError) -> String {
+    let subject = match (&error.service, &error.key) {
+        (Some(service), Some(key)) => format!("service `{service}`, key `{key}`: "),
+        (Some(service), None) => format!("service `{service}`: "),
+        (None, Some(key)) => format!("key `{key}`: "),
+        (None, None) => String::new(),
+    };
+    format!("{subject}{}", error.message)
+}
+
+/// The bytes to underline for a problem at `location`: the token that
+/// starts there (a quoted string, a `[table]` header or array, a bare key
+/// or value), or an empty span at the end of a line.
+fn span_at(source: &str, location: Location) -> Range<usize> {
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(location.line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    let line = source[line_start.min(source.len())..]
+        .split('\n')
+        .next()
+        .unwrap_or("");
+    let column = line
+        .char_indices()
+        .nth(location.column.saturating_sub(1))
+        .map_or(line.len(), |(index, _)| index);
+    let rest = &line[column..];
+    let length = match rest.chars().next() {
+        Some('"') => closing(rest, '"').unwrap_or(rest.trim_end().len()),
+        Some('\'') => closing(rest, '\'').unwrap_or(rest.trim_end().len()),
+        Some('[') => closing(rest, ']').unwrap_or(rest.trim_end().len()),
+        _ => rest
+            .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '+')))
+            .unwrap_or(rest.len()),
+    };
+    let start = line_start + column;
+    start..start + length
+}
+
+/// The length up to and including the first unescaped `close` after the
+/// opening character.
+fn closing(text: &str, close: char) -> Option<usize> {
+    let mut escaped = false;
+    for (index, c) in text.char_indices().skip(1) {
+        match c {
+            '\\' if !escaped => escaped = true,
+            c if c == close && !escaped => return Some(index + c.len_utf8()),
+            _ => escaped = false,
+        }
+    }
+    None
+}
+
+/// One problem in `--format json`.
+#[derive(Debug, Serialize)]
+struct JsonProblem<'a> {
+    file: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    service: Option<&'a str>,
+    key: Option<&'a str>,
+    message: &'a str,
+    help: Option<&'a str>,
+}
+
+/// The problems as a JSON array (`[]` for a valid file).
+pub(crate) fn render_json(rejected: Option<&Rejected>) -> String {
+    let problems: Vec<JsonProblem<'_>> = rejected
+        .into_iter()
+        .flat_map(|rejected| {
+            rejected.errors.iter().map(|error| JsonProblem {
+                file: &rejected.file,
+                line: error.location.map(|location| location.line),
+                column: error.location.map(|location| location.column),
+                service: error.service.as_deref(),
+                key: error.key.as_deref(),
+                message: &error.message,
+                help: error.help.as_deref(),
+            })
+        })
+        .collect();
+    // Serialising plain strings and numbers cannot fail.
+    serde_json::to_string_pretty(&problems).unwrap_or_else(|_| "[]".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn underlined(source: &str, line: usize, column: usize) -> &str {
+        &source[span_at(source, Location { line, column })]
+    }
+
+    #[test]
+    fn underlines_the_token_at_the_location() {
+        let source =
+            "[services.a]\ntype = \"re\\\"lay\"\nendpont = 1\ntargets = [\"a\", \"b\"]\nx = \"open";
+        assert_eq!(underlined(source, 1, 1), "[services.a]");
+        assert_eq!(underlined(source, 2, 8), "\"re\\\"lay\"");
+        assert_eq!(underlined(source, 3, 1), "endpont");
+        assert_eq!(underlined(source, 4, 11), "[\"a\", \"b\"]");
+        assert_eq!(underlined(source, 4, 17), "\"b\"");
+        assert_eq!(underlined(source, 5, 5), "\"open");
+        assert_eq!(underlined(source, 5, 10), "");
+    }
+}
