@@ -136,8 +136,10 @@ fn generate(
             /// variable without a default fails its sends with
             /// `SinkError::InvalidConfig`; build with `from_env()` instead.
             pub fn new() -> Self {
-                static CONFIG: ::sinks::__private::OnceLock<::sinks::__private::ServicesConfig> =
-                    ::sinks::__private::OnceLock::new();
+                static CONFIG: ::sinks::__private::OnceLock<(
+                    ::sinks::__private::ServicesConfig,
+                    ::sinks::__private::Plan,
+                )> = ::sinks::__private::OnceLock::new();
                 Self {
                     inner: ::sinks::__private::Arc::new(::sinks::__private::Built::compiled(
                         Self::__FILE, Self::__SOURCE, Self::__TLS_CAS, &CONFIG,
