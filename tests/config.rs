@@ -73,6 +73,36 @@ fn composite_with(body: &str) -> String {
 }
 
 rejects! {
+    // Host names, framing on WebSocket, ranges (issue 10).
+    rejects_bad_host_names: leaf_with("direct", "tcp://exa!mple.com:1", "") => [
+        "3:12: service `a`, key `endpoint`: the host `exa!mple.com` contains '!'; a host name has letters, digits, `-` and `.` only; write a host name (RFC 1123), an IPv4 address or a bracketed IPv6 address",
+    ];
+    rejects_a_label_ending_with_a_hyphen: leaf_with("direct", "ws://-bad-.com/x", "") => [
+        "3:12: service `a`, key `endpoint`: the label `-bad-` of the host starts or ends with `-`; write a host name (RFC 1123), an IPv4 address or a bracketed IPv6 address",
+    ];
+    rejects_framing_on_a_websocket: leaf_with("direct", "ws://127.0.0.1:1/x", "framing = \"raw\"\n") => [
+        "4:11: service `a`, key `framing`: `framing` does not apply to a WebSocket endpoint: each message is one binary frame; remove `framing`",
+    ];
+    rejects_max_retries_above_the_cap: leaf_with("relay", "/tmp/a", "max_retries = 4294967295\n") => [
+        "4:15: service `a`, key `max_retries`: `max_retries` is 4294967295; use a whole number from 0 to 1000000",
+    ];
+    rejects_credentials_without_a_scheme_without_echoing_them: leaf_with("direct", "u:secret@h:1", "") => [
+        "3:12: service `a`, key `endpoint`: the endpoint \"***@h:1\" has no scheme; write it as one of unix://, tcp://, ws://, wss://, e.g. `tcp://***@h:1`",
+    ];
+    rejects_an_unset_variable_naming_it: leaf_with("direct", "tcp://${SINKS_TEST_UNSET_HOST}:1", "") => [
+        "3:12: service `a`, key `endpoint`: the variable `SINKS_TEST_UNSET_HOST` is not set; set it, or give a default: `${SINKS_TEST_UNSET_HOST:-...}`",
+    ];
+    rejects_a_required_variable_with_its_message: leaf_with("direct", "tcp://${SINKS_TEST_UNSET_HOST:?the gateway host}:1", "") => [
+        "3:12: service `a`, key `endpoint`: the variable `SINKS_TEST_UNSET_HOST` is not set: the gateway host",
+    ];
+    rejects_a_composite_over_another_domain: format!("{RELAY_A}domain = \"signals\"\n[services.c]\ntype = \"composite\"\npattern = \"fanout\"\ntargets = [\"a\"]\ndomain = \"execution\"\n") => [
+        "8:12: service `c`, key `targets`: target `a` is in the `signals` domain, but the composite is in `execution`; a composite only targets services of its own domain (or of none); remove the target or change a `domain`",
+    ];
+    rejects_a_key_set_twice_naming_key_and_service: leaf_with("relay", "/tmp/a", "buffer_size = 1\nbuffer_size = 2\nlazy.max_retries = -1\n") => [
+        "5:1: service `a`, key `buffer_size`: `buffer_size` is set twice; keep one `buffer_size`",
+        "6:20: service `a`, key `lazy.max_retries`: `lazy.max_retries` is -1; use a whole number from 0 to 1000000",
+    ];
+
     // TOML syntax.
     rejects_toml_syntax_error: "[services.a\ntype = \"relay\"\n" => [
         "1:12: invalid TOML: unclosed table, expected `]`",

@@ -25,6 +25,16 @@ fn median_ns_per_service(services: usize, build: impl Fn() -> usize) -> f64 {
 #[test]
 #[ignore = "a measurement for the report; run in release with --nocapture"]
 fn sinks_new_at_one_and_ten_thousand_services() {
+    // The first call of each also parses the embedded config (once per process).
+    let started = Instant::now();
+    assert!(!Services1k::new().s0().is_connected());
+    let first_small = started.elapsed().as_secs_f64() * 1e9 / 1_000.0;
+    let started = Instant::now();
+    assert!(!Services10k::new().s0().is_connected());
+    let first_large = started.elapsed().as_secs_f64() * 1e9 / 10_000.0;
+    println!(
+        "Sinks::new(), first call: {first_small:.0} ns per service at 1,000, {first_large:.0} at 10,000"
+    );
     let small = median_ns_per_service(1_000, || {
         let sinks = Services1k::new();
         assert!(!sinks.s999().is_connected());

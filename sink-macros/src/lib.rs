@@ -31,8 +31,13 @@ use proc_macro::TokenStream;
 ///
 /// # What it generates
 ///
-/// - `Sinks::new()` and `Default`: build every sink without I/O or spawning;
-///   each connects on its first send. `Sinks` is `Clone` (one `Arc` inside,
+/// - `Sinks::new()` and `Default`: build every sink from the compiled values
+///   (the defaults of `${VAR:-default}`) without I/O or spawning; each
+///   connects on its first send. A sink whose value needs a variable without
+///   a default refuses its sends with `SinkError::InvalidConfig`.
+/// - `Sinks::from_env()` and `Sinks::with_overrides(&sinks::Overrides)`:
+///   the same topology with a deployment's values (variables, overlays,
+///   endpoints), every problem returned in one `SinkError::InvalidConfig`. `Sinks` is `Clone` (one `Arc` inside,
 ///   clones share the sinks), `Send`, `Sync` and `Debug`.
 /// - One method per service, named as in the file, returning
 ///   `&sinks::EndpointSink` (relay, direct) or `&sinks::CompositeSink`; both
@@ -54,7 +59,8 @@ use proc_macro::TokenStream;
 /// missing file names the absolute path it looked for. On errors the macro
 /// still emits a stand-in struct, so only the real problems are reported.
 ///
-/// Editing the config makes the next build expand the macro again.
+/// Editing the config (or a `tls_ca_file` it names, which is embedded) makes
+/// the next build expand the macro again.
 #[proc_macro]
 pub fn include_sinks(tokens: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(tokens as input::MacroInput);

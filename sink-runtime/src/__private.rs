@@ -10,4 +10,4 @@
 pub use std::sync::{Arc, OnceLock};
 
 pub use crate::config::{Overrides, ServicesConfig};
-pub use crate::factory::{Built, SinkRef};
+pub use crate::factory::{Built, Plan, SinkRef};

@@ -146,22 +146,78 @@ pub struct Built {
     composites: Box<[Arc<CompositeSink>]>,
 }
 
+/// How to build a topology: its services in construction order, each
+/// composite's targets already resolved to places. Computed once per config
+/// (for `Sinks::new()`, once per process), so building does no name lookups.
+#[derive(Debug)]
+pub struct Plan {
+    steps: Vec<Step>,
+}
+
+#[derive(Debug)]
+enum Step {
+    /// The relay or direct service at this index of `config.services()`.
+    Endpoint(usize),
+    /// The composite at this index of `config.services()`, over these sinks.
+    Composite(usize, Vec<SinkRef>),
+}
+
+impl Plan {
+    /// The plan for `config`, in [`ServicesConfig::construction_order`].
+    pub fn new(config: &ServicesConfig) -> Plan {
+        let index_of: HashMap<&str, usize> = config
+            .services()
+            .iter()
+            .enumerate()
+            .map(|(index, service)| (service.name.as_str(), index))
+            .collect();
+        let mut places: HashMap<&str, SinkRef> = HashMap::with_capacity(index_of.len());
+        let (mut endpoints, mut composites) = (0, 0);
+        let mut steps = Vec::with_capacity(index_of.len());
+        for service in config.construction_order() {
+            let index = index_of[service.name.as_str()];
+            let place = match &service.kind {
+                ServiceKind::Composite(composite) => {
+                    // The validator guarantees every target exists and comes first.
+                    let targets = composite
+                        .targets
+                        .iter()
+                        .filter_map(|target| places.get(target.as_str()).copied())
+                        .collect();
+                    steps.push(Step::Composite(index, targets));
+                    composites += 1;
+                    SinkRef::Composite(composites - 1)
+                }
+                _ => {
+                    steps.push(Step::Endpoint(index));
+                    endpoints += 1;
+                    SinkRef::Endpoint(endpoints - 1)
+                }
+            };
+            places.insert(service.name.as_str(), place);
+        }
+        Plan { steps }
+    }
+}
+
 impl Built {
     /// Builds every sink of `config`: no I/O, nothing spawned. A service
     /// whose config needs a variable it was not given gets a sink that
     /// refuses every send with the problem.
     pub fn new(config: &ServicesConfig) -> Built {
-        let order = config.construction_order();
-        let mut places: HashMap<&str, SinkRef> = HashMap::with_capacity(order.len());
-        let mut endpoints: Vec<Arc<EndpointSink>> = Vec::with_capacity(order.len());
+        Built::from_plan(config, &Plan::new(config))
+    }
+
+    /// Builds every sink of `config` by `plan`, made for it.
+    pub fn from_plan(config: &ServicesConfig, plan: &Plan) -> Built {
+        let services = config.services();
+        let mut endpoints: Vec<Arc<EndpointSink>> = Vec::with_capacity(plan.steps.len());
         let mut composites: Vec<Arc<CompositeSink>> = Vec::new();
-        for service in order {
-            let place = match &service.kind {
-                ServiceKind::Composite(composite) => {
-                    let targets = composite
-                        .targets
+        for step in &plan.steps {
+            match step {
+                Step::Composite(index, targets) => {
+                    let targets = targets
                         .iter()
-                        .filter_map(|target| places.get(target.as_str()))
                         .map(|place| -> Arc<dyn MessageSink> {
                             match *place {
                                 SinkRef::Endpoint(index) => endpoints[index].clone(),
@@ -169,14 +225,22 @@ impl Built {
                             }
                         })
                         .collect();
+                    let service = &services[*index];
+                    let ServiceKind::Composite(composite) = &service.kind else {
+                        unreachable!("the plan was made for this config");
+                    };
                     composites.push(Arc::new(CompositeSink::new(
                         service.name.clone(),
                         composite.pattern,
                         targets,
                     )));
-                    SinkRef::Composite(composites.len() - 1)
                 }
-                ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => {
+                Step::Endpoint(index) => {
+                    let service = &services[*index];
+                    let (ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf)) = &service.kind
+                    else {
+                        unreachable!("the plan was made for this config");
+                    };
                     let sink_type = service.kind.type_name();
                     let sink = match &service.unresolved {
                         Some(problem) => EndpointSink::unresolved(
@@ -185,16 +249,14 @@ impl Built {
                             leaf.clone(),
                             problem.clone(),
                         ),
-                        None => match EndpointSink::from_service(service) {
-                            Some(sink) => sink,
-                            None => unreachable!("relay and direct services have an endpoint sink"),
-                        },
+                        None if sink_type == "relay" => {
+                            EndpointSink::relay(service.name.clone(), leaf.clone())
+                        }
+                        None => EndpointSink::direct(service.name.clone(), leaf.clone()),
                     };
                     endpoints.push(Arc::new(sink));
-                    SinkRef::Endpoint(endpoints.len() - 1)
                 }
-            };
-            places.insert(service.name.as_str(), place);
+            }
         }
         Built {
             endpoints: endpoints.into_boxed_slice(),
@@ -203,20 +265,22 @@ impl Built {
     }
 
     /// The config `include_sinks!` compiled in, with its compiled values
-    /// (the defaults of `${VAR:-default}`): parsed once per process into
-    /// `cache`, then built. The macro validated the very same text with the
-    /// very same parser, so parsing cannot fail here.
+    /// (the defaults of `${VAR:-default}`): parsed and planned once per
+    /// process into `cache`, then built. The macro validated the very same
+    /// text with the very same parser, so parsing cannot fail here.
     pub fn compiled(
         file: &str,
         source: &str,
         embedded_cas: &[(&str, &str, &[u8])],
-        cache: &OnceLock<ServicesConfig>,
+        cache: &OnceLock<(ServicesConfig, Plan)>,
     ) -> Built {
-        let config = cache.get_or_init(|| {
-            ServicesConfig::from_compiled(file, source, embedded_cas, None)
-                .expect("include_sinks! validated this config at compile time")
+        let (config, plan) = cache.get_or_init(|| {
+            let config = ServicesConfig::from_compiled(file, source, embedded_cas, None)
+                .expect("include_sinks! validated this config at compile time");
+            let plan = Plan::new(&config);
+            (config, plan)
         });
-        Built::new(config)
+        Built::from_plan(config, plan)
     }
 
     /// The config `include_sinks!` compiled in, resolved with `overrides`.

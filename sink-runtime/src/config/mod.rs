@@ -8,7 +8,7 @@
 //!
 //! # Layout
 //! - `schema`: every key, described once ([`KEYS`]); drives the rest.
-//! - `document`: the walk over the file and its overlay layers.
+//! - `document`: the walk over the file and its overlay layers; `keys`: which keys a table may hold.
 //! - `values`: typed readers with the schema's ranges; `interpolate`: `${VAR}`.
 //! - `leaf`, `composite`: one service of each kind; `topology`: checks across services.
 //! - `endpoint`, `host`: endpoint strings and host names; `tls_ca`: `tls_ca_file`.
@@ -23,6 +23,7 @@ mod domain;
 mod endpoint;
 mod host;
 mod interpolate;
+mod keys;
 mod leaf;
 mod model;
 mod names;
@@ -102,8 +103,10 @@ impl ServicesConfig {
     }
 
     /// A config compiled into the binary by `include_sinks!`: `file` as the
-    /// user wrote it, the text, and each `tls_ca_file`'s PEM, embedded at
-    /// compile time. With `overrides`, their variables and overlays apply.
+    /// user wrote it, the text, and each `tls_ca_file`'s PEM embedded at
+    /// compile time as `(service, value as written, PEM)`. With `overrides`,
+    /// their variables and overlays apply; a `tls_ca_file` they change is
+    /// read from the file system now.
     pub fn from_compiled(
         file: &str,
         source: &str,

@@ -193,3 +193,35 @@ impl fmt::Debug for Overrides {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ServicesConfig;
+
+    #[test]
+    fn debug_shows_names_never_values() {
+        let overrides = Overrides::new()
+            .var("API_TOKEN", "hunter2")
+            .endpoint("feed", "ws://user:hunter2@h/x");
+        let shown = format!("{overrides:?}");
+        assert!(
+            shown.contains("API_TOKEN") && shown.contains("feed"),
+            "{shown}"
+        );
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+
+    #[test]
+    fn an_endpoint_override_is_quoted_as_toml_whatever_it_holds() {
+        let source = "[services.a]\ntype = \"relay\"\nendpoint = \"/tmp/a.sock\"\n";
+        // Quotes, backslashes and a newline reach the endpoint parser as given.
+        let path = "/tmp/quote\"and\\back\nslash.sock";
+        let overrides = Overrides::new().endpoint("a", path);
+        let config = ServicesConfig::from_toml_str_with(source, &overrides).expect("valid");
+        let Some(crate::config::ServiceKind::Relay(leaf)) = config.get("a").map(|s| &s.kind) else {
+            panic!("a relay");
+        };
+        assert_eq!(leaf.endpoint.unix_path(), Some(std::path::Path::new(path)));
+    }
+}
