@@ -10,8 +10,27 @@
 //! only some payload kinds (`payloads.rs`). Every figure but latency and the
 //! macro is the median of 7 runs after one warm-up run, and a ratio of two
 //! figures measured side by side is the median of the 7 per-round ratios.
-//! The user's own payload allocations (a `Vec` per message) are counted
-//! apart from the sink's (`alloc::by_user`).
+//!
+//! How issue 11's payload kinds are measured (`payloads.rs`):
+//! - Both sides of a figure take their payloads from the same `Source`:
+//!   the sink gets `Message::new(bytes)`, the raw baseline copies the bytes
+//!   into its `BufWriter` (a payload of 64 KiB or more goes past the buffer)
+//!   and drops them, so both pay for making and freeing the payload.
+//! - A `Vec` per message: `to_vec` of the payload (length = capacity, so
+//!   `Bytes::from` takes it without allocating). Its allocation is made
+//!   inside `alloc::by_user`, which counts it apart; the allocation rows
+//!   show the sink's (total minus the user's) and the user's beside it. The
+//!   per-call rows instead make the batch's messages before the timed batch,
+//!   untimed and uncounted.
+//! - Shared-buffer slices: 16,384 distinct payloads (at most 64 MiB of
+//!   them) in buffers of 64, sliced in turn; the buffers are made, and their
+//!   shared reference counts allocated, before the clock starts.
+//! - Large payloads (64 KiB, 1 MiB) run with `buffer_size` set to 64 MiB
+//!   worth of messages (1,024 and 64), so that queued `Vec`s cannot take
+//!   10 GiB; the table's row names say so. Their warm-up is 64 MiB worth.
+//! - The seed design's per-message figure stays issue 5's: static only.
+//! - Latency percentiles pool the samples of 5 alternating rounds (a
+//!   round's p99 is its 10th worst sample, too few for a median of rounds).
 
 mod alloc;
 mod calls;
