@@ -239,9 +239,7 @@ fn throughput_pair(
             },
         ));
     }
-    if transport == Transport::Unix {
-        push(allocation_row(&case, &costs, messages));
-    }
+    push(allocation_row(&case, &costs, messages));
 }
 
 /// Heap allocations per message of the send loop and flush (worst run),
@@ -357,8 +355,11 @@ fn fanout_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row
     const TARGETS: [usize; 4] = [1, 2, 4, 8];
     for &kind in &settings.payloads {
         eprintln!("fanout, {}:", kind.label());
+        let mut allocated = Vec::new();
         let measured = measure_each(settings, &TARGETS, |targets| {
-            fanout::run(runtime, targets, kind, PAYLOAD_64, messages).0
+            let (rate, allocations) = fanout::run(runtime, targets, kind, PAYLOAD_64, messages);
+            allocated.push((targets, allocations));
+            rate
         });
         let single = &measured[0];
         for (targets, per_target) in TARGETS.into_iter().zip(&measured) {
@@ -385,6 +386,29 @@ fn fanout_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row
                 },
             ));
         }
+        let worst = allocated
+            .iter()
+            .filter(|(targets, _)| *targets == 4)
+            .map(|(_, allocations)| *allocations)
+            .max_by_key(|allocations| allocations.sink_allocations())
+            .expect("fanout to 4 ran");
+        push(Row::absolute(
+            format!(
+                "fanout to 4 relays, 64 B, {}: sink heap allocations per message (worst run; the user's own apart)",
+                kind.label()
+            ),
+            format!(
+                "{:.5} ({} allocations, {} B, in {messages} messages; the user's own: {} allocations, {} B)",
+                worst.sink_allocations() as f64 / messages as f64,
+                worst.sink_allocations(),
+                worst.sink_bytes(),
+                worst.user_allocations,
+                worst.user_bytes,
+            ),
+            "-",
+            "0",
+            Some(worst.sink_allocations() == 0),
+        ));
     }
     copy_rows(settings, runtime, push);
 }
