@@ -14,25 +14,22 @@ use sinks::{
 use tokio::runtime::Runtime;
 
 use crate::alloc::AllocCount;
-use crate::peers::{Expect, Peer, Transport};
+use crate::payloads::{Payload, PayloadKind, Source};
+use crate::peers::{Peer, Transport};
 use crate::run_task;
-use crate::throughput::{Payload, WARM_UP};
 
-/// One run: `messages` sends into a fanout over `targets` relays. Returns the
-/// messages per second each target received (all targets must have them all,
-/// timed to the last target's last frame) and what sending allocated.
+/// One run: `messages` sends into a fanout over `targets` relays, payloads
+/// made as `kind` says. Returns the messages per second each target
+/// received (all targets must have them all, timed to the last target's last
+/// frame) and what sending allocated.
 pub fn run(
     runtime: &Runtime,
     targets: usize,
-    payload: &Bytes,
-    last: &'static [u8],
+    kind: PayloadKind,
+    payload: Payload,
     messages: u64,
 ) -> (f64, AllocCount) {
-    let expect = Expect {
-        frames: WARM_UP + messages,
-        payload_len: payload.len(),
-        last: Some(last),
-    };
+    let expect = payload.expect(messages);
     let peers: Vec<Peer> = (0..targets)
         .map(|_| Peer::start(Transport::Unix, expect))
         .collect();
@@ -44,28 +41,26 @@ pub fn run(
             Arc::new(EndpointSink::relay(format!("relay_{index}"), config)) as Arc<dyn MessageSink>
         })
         .collect();
-    let payload = payload.clone();
+    let source = Source::new(kind, payload);
+    let warm_up = payload.warm_up();
     let (start, allocated) = run_task(runtime, async move {
         let fanout = CompositeSink::new("fanout", CompositePattern::Fanout, sinks);
         fanout.connect().await.expect("connect");
-        for _ in 0..WARM_UP {
+        for index in 0..warm_up {
             fanout
-                .send(Message::new(payload.clone()))
+                .send(Message::new(source.body(index)))
                 .await
                 .expect("send");
         }
         fanout.flush().await.expect("flush");
         let allocations = AllocCount::now();
         let start = Instant::now();
-        for _ in 1..messages {
-            // A refcount increment: `payload` is one heap buffer, shared.
+        for index in 0..messages {
             fanout
-                .send(Message::new(payload.clone()))
+                .send(Message::new(source.nth(index, messages)))
                 .await
                 .expect("send");
         }
-        let last = Message::new(Bytes::from_static(last));
-        fanout.send(last).await.expect("send");
         fanout.flush().await.expect("flush");
         let allocated = allocations.since();
         fanout.disconnect().await.expect("disconnect");
@@ -73,16 +68,10 @@ pub fn run(
     });
     let done = peers
         .into_iter()
-        .map(|peer| peer.finish().check(WARM_UP + messages))
+        .map(|peer| peer.finish().check(warm_up + messages))
         .max()
         .expect("at least one target");
     (messages as f64 / (done - start).as_secs_f64(), allocated)
-}
-
-/// A heap-allocated payload (so a copy would show in the allocation count),
-/// with the same bytes as `payload.body`.
-pub fn heap_payload(payload: Payload) -> Bytes {
-    Bytes::from(payload.body.to_vec())
 }
 
 /// Sends one message through a fanout over `targets` probe sinks and

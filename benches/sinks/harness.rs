@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use crate::payloads::PayloadKind;
+
 /// How long to run: the full run, or `SINKS_BENCH_QUICK=1` for a smoke run.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -10,6 +12,9 @@ pub struct Settings {
     pub runs: usize,
     /// `SINKS_BENCH_ONLY`: the sections to run; all when unset.
     pub only: Option<String>,
+    /// `SINKS_BENCH_PAYLOADS`: how payloads are made (static, vec, slices);
+    /// all three when unset.
+    pub payloads: Vec<PayloadKind>,
 }
 
 impl Settings {
@@ -19,6 +24,7 @@ impl Settings {
             quick,
             runs: if quick { 3 } else { 7 },
             only: std::env::var("SINKS_BENCH_ONLY").ok(),
+            payloads: payload_kinds(std::env::var("SINKS_BENCH_PAYLOADS").ok().as_deref()),
         }
     }
 
@@ -31,20 +37,48 @@ impl Settings {
 
     /// `full` in a full run, a tenth of it (at least 1,000) in a quick run.
     pub fn count(&self, full: u64) -> u64 {
+        self.count_at_least(full, 1_000)
+    }
+
+    /// `full` in a full run, a tenth of it (at least `floor`) in a quick run.
+    pub fn count_at_least(&self, full: u64, floor: u64) -> u64 {
         if self.quick {
-            (full / 10).max(1_000)
+            (full / 10).max(floor)
         } else {
             full
         }
     }
 }
 
+/// The kinds named in `SINKS_BENCH_PAYLOADS` (comma separated), in the
+/// table's order; every kind when unset. An unknown name stops the bench
+/// rather than silently measuring less.
+fn payload_kinds(names: Option<&str>) -> Vec<PayloadKind> {
+    let Some(names) = names else {
+        return PayloadKind::ALL.to_vec();
+    };
+    let wanted: Vec<&str> = names.split(',').map(str::trim).collect();
+    for name in &wanted {
+        assert!(
+            PayloadKind::ALL.iter().any(|kind| kind.name() == *name),
+            "SINKS_BENCH_PAYLOADS: unknown payload kind {name:?}; use static, vec or slices"
+        );
+    }
+    PayloadKind::ALL
+        .into_iter()
+        .filter(|kind| wanted.contains(&kind.name()))
+        .collect()
+}
+
 /// The median of several runs, with the spread as a noise indication.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Measured {
     pub median: f64,
     pub min: f64,
     pub max: f64,
+    /// Every timed run's figure, in round order (not sorted), so that two
+    /// figures measured side by side can be compared round by round.
+    pub runs: Vec<f64>,
 }
 
 impl Measured {
@@ -58,13 +92,39 @@ impl Measured {
 }
 
 impl Measured {
-    fn of(mut values: Vec<f64>) -> Measured {
-        values.sort_by(f64::total_cmp);
+    fn of(runs: Vec<f64>) -> Measured {
+        let mut sorted = runs.clone();
+        sorted.sort_by(f64::total_cmp);
         Measured {
-            median: values[values.len() / 2],
-            min: values[0],
-            max: values[values.len() - 1],
+            median: sorted[sorted.len() / 2],
+            min: sorted[0],
+            max: sorted[sorted.len() - 1],
+            runs,
         }
+    }
+
+    /// `self / baseline` per round, for two figures measured side by side:
+    /// its median is the ratio the table reports. Within a round the two
+    /// ran seconds apart, so load drifting over the section cancels out of
+    /// each round's ratio, which it does not from a ratio of medians.
+    pub fn ratio_per_round(&self, baseline: &Measured) -> Measured {
+        assert_eq!(
+            self.runs.len(),
+            baseline.runs.len(),
+            "figures measured side by side have as many rounds"
+        );
+        Measured::of(
+            self.runs
+                .iter()
+                .zip(&baseline.runs)
+                .map(|(ours, theirs)| ours / theirs)
+                .collect(),
+        )
+    }
+
+    /// Every run multiplied by `factor` (per target → all targets).
+    pub fn scaled(&self, factor: f64) -> Measured {
+        Measured::of(self.runs.iter().map(|run| run * factor).collect())
     }
 }
 
@@ -129,14 +189,35 @@ pub struct Row {
 }
 
 impl Row {
-    /// A figure compared with a baseline by ratio.
+    /// A figure compared with a baseline by the ratio of the two figures.
     pub fn ratio(
         figure: impl Into<String>,
         ours: (f64, String),
         baseline: (f64, String),
         goal: Goal,
     ) -> Row {
-        let ratio = ours.0 / baseline.0;
+        Row::with_ratio(figure, ours.1, baseline.1, ours.0 / baseline.0, goal)
+    }
+
+    /// A figure compared with a baseline measured side by side with it: the
+    /// ratio is the median of the per-round ratios.
+    pub fn paired(
+        figure: impl Into<String>,
+        ours: (&Measured, String),
+        baseline: (&Measured, String),
+        goal: Goal,
+    ) -> Row {
+        let ratio = ours.0.ratio_per_round(baseline.0).median;
+        Row::with_ratio(figure, ours.1, baseline.1, ratio, goal)
+    }
+
+    fn with_ratio(
+        figure: impl Into<String>,
+        ours: String,
+        baseline: String,
+        ratio: f64,
+        goal: Goal,
+    ) -> Row {
         let (target, met) = match goal {
             Goal::AtLeast(limit) => (format!(">= {limit}x"), Some(ratio >= limit)),
             Goal::AtMost(limit) => (format!("<= {limit}x"), Some(ratio <= limit)),
@@ -144,8 +225,8 @@ impl Row {
         };
         Row {
             figure: figure.into(),
-            ours: ours.1,
-            baseline: baseline.1,
+            ours,
+            baseline,
             ratio: Some(ratio),
             target,
             met,

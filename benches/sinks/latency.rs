@@ -6,16 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use sinks::config::{Endpoint, LeafConfig};
 use sinks::{EndpointSink, Message, MessageSink};
 use tokio::io::AsyncWriteExt;
 use tokio::net::UnixStream;
 use tokio::runtime::Runtime;
 
+use crate::payloads::{PAYLOAD_64, PayloadKind, Source};
 use crate::peers::{latency_receiver, unique_socket_path};
 use crate::run_task;
-use crate::throughput::PAYLOAD_64;
 
 /// Samples discarded at the start (connection warm-up, first wakeups).
 const WARM_UP: usize = 100;
@@ -55,16 +54,18 @@ impl Percentiles {
 pub enum Sender {
     /// A relay `EndpointSink`: `send`, and the writer task writes.
     Sink,
-    /// A plain tokio `UnixStream`: `write_all` of the frame.
+    /// A plain tokio `UnixStream`: the payload copied behind its length
+    /// prefix into a reused frame buffer, then `write_all` of the frame.
     RawWriteAll,
 }
 
-/// Runs `samples` messages through `sender` on `runtime` and returns their
-/// send → received times in nanoseconds; the receiver thread is pinned to
-/// `pin_receiver` when given.
+/// Runs `samples` messages through `sender` on `runtime`, payloads made as
+/// `kind` says, and returns their send → received times in nanoseconds; the
+/// receiver thread is pinned to `pin_receiver` when given.
 pub fn run(
     runtime: &Runtime,
     sender: Sender,
+    kind: PayloadKind,
     samples: usize,
     pin_receiver: Option<usize>,
 ) -> Vec<u64> {
@@ -81,6 +82,7 @@ pub fn run(
         pin_receiver,
     );
     let gap = Duration::from_micros(500);
+    let source = Source::new(kind, PAYLOAD_64);
     run_task(runtime, async move {
         let stamp = |index: usize| {
             sent_at[index].store(clock.elapsed().as_nanos() as u64, Ordering::Release);
@@ -91,18 +93,23 @@ pub fn run(
                 sink.connect().await.expect("connect");
                 for index in 0..total {
                     stamp(index);
-                    let message = Message::new(Bytes::from_static(PAYLOAD_64.body));
+                    let message = Message::new(source.body(index as u64));
                     sink.send(message).await.expect("send");
                     tokio::time::sleep(gap).await;
                 }
                 sink.disconnect().await.expect("disconnect");
             }
             Sender::RawWriteAll => {
-                let mut frame = (PAYLOAD_64.len() as u32).to_le_bytes().to_vec();
-                frame.extend_from_slice(PAYLOAD_64.body);
+                let prefix = (PAYLOAD_64.len() as u32).to_le_bytes();
+                let mut frame = Vec::with_capacity(prefix.len() + PAYLOAD_64.len());
                 let mut stream = UnixStream::connect(&path).await.expect("connect");
                 for index in 0..total {
                     stamp(index);
+                    let payload = source.body(index as u64);
+                    frame.clear();
+                    frame.extend_from_slice(&prefix);
+                    frame.extend_from_slice(&payload);
+                    drop(payload);
                     stream.write_all(&frame).await.expect("write");
                     tokio::time::sleep(gap).await;
                 }

@@ -1,0 +1,14 @@
+//! The table's rows, one module per section of the bench: each measures its
+//! figures with the harness and pushes the rows.
+
+mod calls;
+mod fanout;
+mod latency;
+mod producers;
+mod throughput;
+
+pub(crate) use calls::call_rows;
+pub(crate) use fanout::fanout_rows;
+pub(crate) use latency::latency_rows;
+pub(crate) use producers::producer_rows;
+pub(crate) use throughput::{large_rows, throughput_rows};
