@@ -5,7 +5,7 @@
 //! `cargo bench --bench sinks` prints the table of BENCHMARKS.md on stdout
 //! (progress on stderr); `SINKS_BENCH_QUICK=1` runs a short smoke version,
 //! `SINKS_BENCH_ONLY=latency,calls` (any of throughput, large, fanout,
-//! producers, calls, latency, macro) only some sections, for profiling one of
+//! producers, calls, latency, observe, macro) only some sections, for profiling one of
 //! them, and `SINKS_BENCH_PAYLOADS=vec,slices` (any of static, vec, slices)
 //! only some payload kinds (`payloads.rs`). Every figure but latency and the
 //! macro is the median of 7 runs after one warm-up run, and a ratio of two
@@ -48,7 +48,7 @@ use tokio::runtime::{Builder, Runtime};
 
 use crate::harness::{Row, Settings, announce};
 use crate::rows::{
-    call_rows, fanout_rows, large_rows, latency_rows, producer_rows, throughput_rows,
+    call_rows, fanout_rows, large_rows, latency_rows, observe_rows, producer_rows, throughput_rows,
 };
 
 #[global_allocator]
@@ -92,6 +92,9 @@ fn main() {
         }
         if settings.runs_section("latency") {
             latency_rows(&settings, &runtime, &mut push);
+        }
+        if settings.runs_section("observe") {
+            observe_rows(&settings, &mut push);
         }
         if settings.runs_section("macro") {
             macros::rows(&mut push);

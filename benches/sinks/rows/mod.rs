@@ -4,11 +4,13 @@
 mod calls;
 mod fanout;
 mod latency;
+mod observe;
 mod producers;
 mod throughput;
 
 pub(crate) use calls::call_rows;
 pub(crate) use fanout::fanout_rows;
 pub(crate) use latency::latency_rows;
+pub(crate) use observe::observe_rows;
 pub(crate) use producers::producer_rows;
 pub(crate) use throughput::{large_rows, throughput_rows};
