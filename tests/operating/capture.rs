@@ -1,5 +1,5 @@
-//! A test subscriber: every `tracing` event of the process, recorded with
-//! its target, level and fields.
+//! A test subscriber: every `tracing` event (and span) of the process,
+//! recorded with its target, level and fields.
 //!
 //! It is installed once, globally, so that events from any thread are seen
 //! (writer tasks on worker threads, a runtime dropped on the test's thread).
@@ -53,6 +53,23 @@ fn events() -> MutexGuard<'static, Vec<Event>> {
     EVENTS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Spans as they were created, recorded like events: `message` holds the
+/// span's name.
+fn spans() -> MutexGuard<'static, Vec<Event>> {
+    static SPANS: Mutex<Vec<Event>> = Mutex::new(Vec::new());
+    SPANS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The spans named `name` whose `sink` field is `sink`, in creation order.
+pub(crate) fn spans_of(sink: &str, name: &str) -> Vec<Event> {
+    spans()
+        .iter()
+        .filter(|span| span.message == name)
+        .filter(|span| span.fields.get("sink").map(String::as_str) == Some(sink))
+        .cloned()
+        .collect()
+}
+
 /// Installs the subscriber (once per test binary).
 pub(crate) fn install() {
     static INSTALLED: OnceLock<()> = OnceLock::new();
@@ -99,6 +116,23 @@ pub(crate) fn the_one(sink: &str, text: &str, level: Level) -> Event {
 struct Recorder;
 
 impl<S: Subscriber> Layer<S> for Recorder {
+    fn on_new_span(
+        &self,
+        attributes: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _context: Context<'_, S>,
+    ) {
+        let mut fields = Fields::default();
+        attributes.record(&mut fields);
+        let metadata = attributes.metadata();
+        spans().push(Event {
+            target: metadata.target().to_owned(),
+            level: *metadata.level(),
+            message: metadata.name().to_owned(),
+            fields: fields.values,
+        });
+    }
+
     fn on_event(&self, event: &tracing::Event<'_>, _context: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);

@@ -77,6 +77,55 @@ async fn a_connect_that_gives_up_logs_the_failed_attempt_and_retries_exhausted_o
 }
 
 #[tokio::test]
+async fn every_connect_attempt_runs_in_a_connect_span_naming_sink_endpoint_and_attempt() {
+    capture::install();
+    let address = refused_tcp_address().await;
+    let sink = sink_to(
+        "ev_spans",
+        tcp_endpoint(address),
+        give_up_fast().max_retries(2),
+    );
+    let _ = bounded("send", sink.send(numbered(0, 16))).await;
+
+    let spans = capture::spans_of("ev_spans", "connect");
+    let attempts: Vec<u64> = spans.iter().map(|span| span.number("attempt")).collect();
+    assert_eq!(attempts, vec![1, 2, 3], "one span per attempt: {spans:#?}");
+    for span in &spans {
+        assert_eq!((span.target.as_str(), span.level), ("sinks", Level::INFO));
+        assert_eq!(span.field("endpoint"), format!("tcp://{address}"));
+    }
+}
+
+#[tokio::test]
+async fn no_event_or_span_of_a_failing_websocket_sink_shows_its_credentials() {
+    capture::install();
+    let address = refused_tcp_address().await;
+    let endpoint = Endpoint::parse_direct(&format!("ws://alice:s3cret@{address}/feed"))
+        .expect("a ws:// endpoint with credentials");
+    let sink = sink_to("ev_secret", endpoint, give_up_fast());
+    let _ = bounded("send", sink.send(numbered(0, 16))).await;
+    // A try_send queues behind the connect and fails with it: `messages failed`.
+    sink.try_send(numbered(1, 16))
+        .expect("queued behind the connect");
+    let _ = bounded("flush", sink.flush()).await;
+
+    let events = capture::of("ev_secret");
+    assert!(!capture::saying("ev_secret", "connect attempt failed").is_empty());
+    assert!(!capture::saying("ev_secret", "retries exhausted").is_empty());
+    assert!(!capture::saying("ev_secret", "messages failed").is_empty());
+    let spans = capture::spans_of("ev_secret", "connect");
+    assert!(!spans.is_empty());
+    let everything = format!("{events:?} {spans:?}");
+    assert!(
+        !everything.contains("s3cret") && !everything.contains("alice"),
+        "credentials reached an event or span: {everything}"
+    );
+    for event in &events {
+        assert_eq!(event.field("endpoint"), format!("ws://***@{address}/feed"));
+    }
+}
+
+#[tokio::test]
 async fn a_peer_restart_logs_connection_lost_as_a_warning_and_reconnected_as_info() {
     capture::install();
     let dir = SocketDir::new();
