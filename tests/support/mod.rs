@@ -718,7 +718,7 @@ impl TestCa {
     }
 }
 
-// ===========================================================================
+// ====================================================================
 // Lifecycle helpers (added for tests/lifecycle; usable by any test binary):
 // payloads tagged with their producer and sequence number, and a peer that
 // also records how each of its connections ended.
@@ -902,5 +902,126 @@ async fn watched_accept_loop(
             lock()[index].end = Some(end);
         });
         while connections.try_join_next().is_some() {}
+=======
+// ---------------------------------------------------------------------------
+// Counting peers (added for tests/operating)
+//
+// A peer that reads one connection to its end and hands back every whole
+// frame it got, so a test can count exactly what arrived after the sender
+// is gone: what the sink counted as sent or failed can then be compared with
+// what the peer really received.
+
+/// How a [`CountingPeer`] reads its connection.
+#[derive(Debug, Clone, Copy)]
+pub enum Pace {
+    /// As fast as the bytes come.
+    Full,
+    /// At most `chunk` bytes per read, then a pause of `pause`: a peer that
+    /// falls behind a busy sender.
+    Slow {
+        /// Bytes per read.
+        chunk: usize,
+        /// The pause after each read.
+        pause: Duration,
+    },
+}
+
+/// What a [`CountingPeer`] read from its connection.
+#[derive(Debug)]
+pub struct Counted {
+    /// The payloads of every whole length-prefixed frame, in order.
+    pub frames: Vec<Vec<u8>>,
+    /// Bytes of a frame the stream ended inside of (0 if it ended cleanly).
+    pub torn_tail: usize,
+}
+
+/// Accepts one connection on a Unix or TCP listener and reads it until the
+/// sender closes it; does not read before [`start_reading`](CountingPeer::start_reading)
+/// when made with `paused`, so the sender's socket buffers fill.
+#[derive(Debug)]
+pub struct CountingPeer {
+    start: Option<tokio::sync::oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<Counted>>,
+}
+
+impl CountingPeer {
+    /// Starts it on the current runtime.
+    pub fn start(listener: impl Into<StreamListener>, pace: Pace, paused: bool) -> CountingPeer {
+        let listener = listener.into();
+        let (start, started) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut stream = listener.accept().await?;
+            if paused {
+                // A dropped sender starts reading too.
+                let _ = started.await;
+            }
+            read_counting(&mut stream, pace).await
+        });
+        let start = if paused {
+            Some(start)
+        } else {
+            drop(start);
+            None
+        };
+        CountingPeer { start, task }
+    }
+
+    /// Starts reading (a no-op for a peer not made `paused`).
+    pub fn start_reading(&mut self) {
+        if let Some(start) = self.start.take() {
+            let _ = start.send(());
+        }
+    }
+
+    /// Reads to the end of the connection (starting to read if paused) and
+    /// returns what arrived; fails the test if that takes longer than [`BOUND`].
+    pub async fn finish(mut self) -> Counted {
+        self.start_reading();
+        bounded("the counting peer reading to the end", self.task)
+            .await
+            .expect("the counting peer's task")
+            .expect("the counting peer's connection")
+    }
+}
+
+async fn read_counting(stream: &mut Box<dyn Io>, pace: Pace) -> io::Result<Counted> {
+    let (chunk_size, pause) = match pace {
+        Pace::Full => (64 * 1024, None),
+        Pace::Slow { chunk, pause } => (chunk.max(1), Some(pause)),
+    };
+    let mut chunk = vec![0u8; chunk_size];
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut frames = Vec::new();
+    loop {
+        let read = match stream.read(&mut chunk).await {
+            Ok(read) => read,
+            // A sender that closed with unread bytes of ours can reset.
+            Err(error) if error.kind() == io::ErrorKind::ConnectionReset => 0,
+            Err(error) => return Err(error),
+        };
+        if read == 0 {
+            return Ok(Counted {
+                frames,
+                torn_tail: buffer.len(),
+            });
+        }
+        buffer.extend_from_slice(&chunk[..read]);
+        let mut offset = 0;
+        while buffer.len() - offset >= 4 {
+            let length = u32::from_le_bytes(
+                buffer[offset..offset + 4]
+                    .try_into()
+                    .expect("a 4-byte prefix"),
+            ) as usize;
+            if buffer.len() - offset - 4 < length {
+                break;
+            }
+            frames.push(buffer[offset + 4..offset + 4 + length].to_vec());
+            offset += 4 + length;
+        }
+        buffer.drain(..offset);
+        if let Some(pause) = pause {
+            tokio::time::sleep(pause).await;
+        }
     }
 }
