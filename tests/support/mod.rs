@@ -718,7 +718,7 @@ impl TestCa {
     }
 }
 
-// ====================================================================
+// ===========================================================================
 // Lifecycle helpers (added for tests/lifecycle; usable by any test binary):
 // payloads tagged with their producer and sequence number, and a peer that
 // also records how each of its connections ended.
@@ -902,7 +902,9 @@ async fn watched_accept_loop(
             lock()[index].end = Some(end);
         });
         while connections.try_join_next().is_some() {}
-=======
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Counting peers (added for tests/operating)
 //
