@@ -20,7 +20,9 @@ pub(crate) fn run(args: &CheckArgs) -> Verdict {
         }
         CheckFormat::Human => match &loaded {
             Ok(config) => {
-                anstream::println!("{}", summary(&args.file.display().to_string(), config))
+                anstream::println!("{}", summary(&args.file.display().to_string(), config));
+                // Only `--compiled` leaves values for run time.
+                anstream::eprint!("{}", diagnostics::render_pending(&args.file, config));
             }
             Err(rejected) => show_rejected(rejected),
         },

@@ -42,7 +42,7 @@ pub(crate) struct CheckArgs {
     pub(crate) deploy: DeployArgs,
     /// Check the compiled values alone, exactly as `include_sinks!` does:
     /// no environment, no overlays; a `${VAR}` without a default is then
-    /// left for run time instead of being an error.
+    /// left for run time (shown as a `note:`) instead of being an error.
     #[arg(long, conflicts_with = "overlays")]
     pub(crate) compiled: bool,
     /// `human`: rustc-style snippets on stderr; `json`: an array of problems on stdout.

@@ -149,8 +149,47 @@ pub(crate) fn render_human(rejected: &Rejected) -> String {
     out
 }
 
+/// Each value of a valid config that is left for run time (a `${VAR}`
+/// without a default, read with the compiled values alone), as a rustc-style
+/// `note:` with its snippet; empty when there is none.
+pub(crate) fn render_pending(path: &Path, config: &ServicesConfig) -> String {
+    let pending: Vec<&ConfigError> = config
+        .services()
+        .iter()
+        .filter_map(|service| service.unresolved.as_ref())
+        .flat_map(ConfigErrors::iter)
+        .collect();
+    if pending.is_empty() {
+        return String::new();
+    }
+    let file = path.display().to_string();
+    let shown = Rejected {
+        sources: vec![SourceText {
+            label: None,
+            name: file.clone(),
+            text: std::fs::read_to_string(path).ok(),
+        }],
+        file,
+        errors: ConfigErrors {
+            file: None,
+            errors: pending.into_iter().cloned().collect(),
+        },
+    };
+    let renderer = Renderer::styled();
+    let notes: Vec<String> = shown
+        .errors
+        .iter()
+        .map(|error| renderer.render(&[report_as(Level::NOTE, &shown, error)]))
+        .collect();
+    format!("{}\n", notes.join("\n\n"))
+}
+
 fn report<'a>(rejected: &'a Rejected, error: &'a ConfigError) -> Group<'a> {
-    let mut group = Group::with_title(Level::ERROR.primary_title(title(error)));
+    report_as(Level::ERROR, rejected, error)
+}
+
+fn report_as<'a>(level: Level<'a>, rejected: &'a Rejected, error: &'a ConfigError) -> Group<'a> {
+    let mut group = Group::with_title(level.primary_title(title(error)));
     let text = rejected
         .source_of(error)
         .and_then(|source| source.text.as_deref());

@@ -253,6 +253,22 @@ fn compiled_leaves_a_variable_for_run_time_as_the_macro_does() {
             config.path()
         )
     );
+    // What is left for run time is said, in the validator's words.
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "\
+note: service `feed`, key `endpoint`: needs the variable `{HOST_VAR}` (no default), but the sinks were built from the compiled values alone
+ --> {path}:3:12
+  |
+3 | endpoint = \"tcp://${{{HOST_VAR}}}:9000\"
+  |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  |
+  = help: build them with `from_env()` or `with_overrides(..)`, or give a default: `${{VAR:-value}}`
+",
+            path = config.path()
+        )
+    );
 }
 
 #[test]
