@@ -22,7 +22,7 @@ pub(crate) enum Command {
     /// problem is shown. Exit 1 if it has any.
     Check(CheckArgs),
     /// Print the topology: services, composites with their pattern and
-    /// targets in order, endpoints without credentials.
+    /// targets in order, endpoints (the compiled values) without credentials.
     Graph(GraphArgs),
     /// Receive what sinks send to ENDPOINT (an `Inbox`) and print or count it.
     Listen(ListenArgs),

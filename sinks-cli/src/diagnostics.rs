@@ -1,7 +1,8 @@
 //! Config problems as rustc shows errors (the TOML line, a caret under the
 //! problem, `help:` with the fix) or as JSON, from the config module's own
 //! `ConfigErrors`: the same problems, in the same words, as `include_sinks!`
-//! and `SinkFactory` report.
+//! and `SinkFactory` report. A problem in an overlay (`ConfigError::source`)
+//! is shown in a snippet of that overlay.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
