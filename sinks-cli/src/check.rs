@@ -1,4 +1,6 @@
-//! `sinks check FILE`: the validator of `include_sinks!` and `SinkFactory`.
+//! `sinks check FILE`: the validator of `include_sinks!` and `SinkFactory`,
+//! on the values a deployment sees (`Sinks::from_env()`: the environment and
+//! overlays) or, with `--compiled`, on the compiled values the macro sees.
 
 use sinks::config::ServicesConfig;
 
@@ -7,14 +9,20 @@ use crate::cli::{CheckArgs, CheckFormat};
 use crate::diagnostics::{self, Rejected};
 
 pub(crate) fn run(args: &CheckArgs) -> Verdict {
-    let loaded = diagnostics::load(&args.file);
+    let loaded = if args.compiled {
+        diagnostics::load_compiled(&args.file)
+    } else {
+        diagnostics::load_deployed(&args.file, &args.deploy)
+    };
     match args.format {
         CheckFormat::Json => {
             anstream::println!("{}", diagnostics::render_json(loaded.as_ref().err()));
         }
         CheckFormat::Human => match &loaded {
             Ok(config) => {
-                anstream::println!("{}", summary(&args.file.display().to_string(), config))
+                anstream::println!("{}", summary(&args.file.display().to_string(), config));
+                // Only `--compiled` leaves values for run time.
+                anstream::eprint!("{}", diagnostics::render_pending(&args.file, config));
             }
             Err(rejected) => show_rejected(rejected),
         },

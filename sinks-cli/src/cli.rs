@@ -17,10 +17,12 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Validate a services.toml with the same checks as `include_sinks!` and
-    /// `SinkFactory`; every problem is shown. Exit 1 if it has any.
+    /// `SinkFactory`, resolved as `Sinks::from_env()` resolves it (`${VAR}`
+    /// from the environment, `SINKS_OVERLAY`, then each `--overlay`); every
+    /// problem is shown. Exit 1 if it has any.
     Check(CheckArgs),
     /// Print the topology: services, composites with their pattern and
-    /// targets in order, endpoints without credentials.
+    /// targets in order, endpoints (the compiled values) without credentials.
     Graph(GraphArgs),
     /// Receive what sinks send to ENDPOINT (an `Inbox`) and print or count it.
     Listen(ListenArgs),
@@ -36,9 +38,30 @@ pub(crate) enum Command {
 pub(crate) struct CheckArgs {
     /// The services.toml to check.
     pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) deploy: DeployArgs,
+    /// Check the compiled values alone, exactly as `include_sinks!` does:
+    /// no environment, no overlays; a `${VAR}` without a default is then
+    /// left for run time (shown as a `note:`) instead of being an error.
+    #[arg(long, conflicts_with = "overlays")]
+    pub(crate) compiled: bool,
     /// `human`: rustc-style snippets on stderr; `json`: an array of problems on stdout.
     #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
     pub(crate) format: CheckFormat,
+}
+
+/// The deploy-time values a command reads the config with, the way a
+/// service built with `Sinks::from_env()` reads it: check, send and probe
+/// see what that service would see.
+#[derive(Debug, Args)]
+pub(crate) struct DeployArgs {
+    /// An overlay: `[services.NAME]` tables that set values (endpoint,
+    /// buffer and retry settings, `lazy.*`, `tls_ca_file`, ...), never the
+    /// topology. Repeatable; later overlays win, and all come after the one
+    /// `SINKS_OVERLAY` names. `${VAR}` is resolved from the environment: a
+    /// variable without a default must be set (`VAR=x sinks ...`).
+    #[arg(long = "overlay", value_name = "FILE")]
+    pub(crate) overlays: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -113,12 +136,16 @@ pub(crate) struct SendArgs {
     /// Send this file's bytes as one message instead of reading stdin lines.
     #[arg(long = "file", value_name = "PATH")]
     pub(crate) payload_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) deploy: DeployArgs,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct ProbeArgs {
     /// The services.toml whose endpoints to probe.
     pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) deploy: DeployArgs,
     /// The bound on each connection attempt, in seconds (fractions allowed).
     #[arg(long, value_name = "SECS", value_parser = seconds, default_value = "5")]
     pub(crate) timeout: Duration,

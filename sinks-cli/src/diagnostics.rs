@@ -1,41 +1,128 @@
 //! Config problems as rustc shows errors (the TOML line, a caret under the
 //! problem, `help:` with the fix) or as JSON, from the config module's own
 //! `ConfigErrors`: the same problems, in the same words, as `include_sinks!`
-//! and `SinkFactory` report.
+//! and `SinkFactory` report. A problem in an overlay (`ConfigError::source`)
+//! is shown in a snippet of that overlay.
 
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use serde::Serialize;
-use sinks::config::{ConfigError, ConfigErrors, Location, ServicesConfig, parse_config};
+use sinks::Overrides;
+use sinks::config::{
+    ConfigError, ConfigErrors, Location, OVERLAY_VARIABLE, ServicesConfig, parse_config,
+};
 
-/// A config file that did not validate: its problems, and its text for the
-/// snippets (absent when the file could not be read).
+use crate::cli::DeployArgs;
+
+/// A config file that did not validate: its problems, and the text of each
+/// file they may point into, for the snippets.
 #[derive(Debug)]
 pub(crate) struct Rejected {
+    /// The config file, as the user named it.
     pub(crate) file: String,
-    pub(crate) source: Option<String>,
+    /// The config file (`label` `None`) and each overlay that could be read.
+    pub(crate) sources: Vec<SourceText>,
     pub(crate) errors: ConfigErrors,
 }
 
-/// Reads and validates `path` with the config module's parser.
-pub(crate) fn load(path: &Path) -> Result<ServicesConfig, Rejected> {
+/// One file a problem may point into.
+#[derive(Debug)]
+pub(crate) struct SourceText {
+    /// `ConfigError::source` of the problems in it: `None` for the config
+    /// file, `overlay PATH` for an overlay.
+    label: Option<String>,
+    /// The file as the user named it.
+    name: String,
+    /// Absent when the file cannot be read (which is then the problem).
+    text: Option<String>,
+}
+
+impl Rejected {
+    /// The file `error` points into, if its text is at hand.
+    fn source_of(&self, error: &ConfigError) -> Option<&SourceText> {
+        self.sources
+            .iter()
+            .find(|source| source.label == error.source)
+    }
+
+    /// The file `error` is about, as the user named it: an overlay, the
+    /// config file, or the source's own label (`Overrides::endpoint(..)`).
+    fn file_of<'a>(&'a self, error: &'a ConfigError) -> &'a str {
+        match (self.source_of(error), &error.source) {
+            (Some(source), _) => &source.name,
+            (None, Some(label)) => label,
+            (None, None) => &self.file,
+        }
+    }
+}
+
+/// Reads and validates `path` with its compiled values alone, as
+/// `include_sinks!` does: what `graph` draws.
+pub(crate) fn load_compiled(path: &Path) -> Result<ServicesConfig, Rejected> {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
         // The path makes `tls_ca_file` resolve against the file's directory.
-        Ok(source) => parse_config(&source, Some(path)).map_err(|errors| Rejected {
+        Ok(text) => parse_config(&text, Some(path)).map_err(|errors| Rejected {
+            sources: vec![SourceText {
+                label: None,
+                name: file.clone(),
+                text: Some(text),
+            }],
             file,
-            source: Some(source),
             errors,
         }),
         // `from_file` fails the same way and words it as the runtime does.
         Err(_) => ServicesConfig::from_file(path).map_err(|errors| Rejected {
             file,
-            source: None,
+            sources: Vec::new(),
             errors,
         }),
     }
+}
+
+/// Reads and validates `path` as `Sinks::from_env()` would in this
+/// process: `${VAR}` from the environment, the overlay `SINKS_OVERLAY`
+/// names, then each `--overlay` in order.
+pub(crate) fn load_deployed(path: &Path, deploy: &DeployArgs) -> Result<ServicesConfig, Rejected> {
+    let overlays: Vec<PathBuf> = std::env::var_os(OVERLAY_VARIABLE)
+        .filter(|named| !named.is_empty())
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(deploy.overlays.iter().cloned())
+        .collect();
+    // `from_env` adds the `SINKS_OVERLAY` overlay itself.
+    let overrides = deploy
+        .overlays
+        .iter()
+        .fold(Overrides::from_env(), |overrides, overlay| {
+            overrides.overlay_file(overlay)
+        });
+    ServicesConfig::from_file_with(path, &overrides).map_err(|errors| {
+        let file = path.display().to_string();
+        let config = SourceText {
+            label: None,
+            name: file.clone(),
+            text: std::fs::read_to_string(path).ok(),
+        };
+        // An overlay that cannot be read is itself one of the problems.
+        let overlays = overlays.iter().map(|overlay| SourceText {
+            label: Some(overlay_label(overlay)),
+            name: overlay.display().to_string(),
+            text: std::fs::read_to_string(overlay).ok(),
+        });
+        Rejected {
+            file,
+            sources: std::iter::once(config).chain(overlays).collect(),
+            errors,
+        }
+    })
+}
+
+/// How `Overrides::overlay_file` names an overlay in `ConfigError::source`.
+fn overlay_label(path: &Path) -> String {
+    format!("overlay {}", path.display())
 }
 
 /// Every problem as a rustc-style report, then a closing line with the count.
@@ -47,9 +134,15 @@ pub(crate) fn render_human(rejected: &Rejected) -> String {
         out.push_str("\n\n");
     }
     let count = rejected.errors.errors.len();
+    let overlays = if rejected.errors.iter().any(|error| error.source.is_some()) {
+        " and its overlays"
+    } else {
+        ""
+    };
     let summary = format!(
-        "`{}` has {count} problem{}",
+        "`{}`{overlays} {} {count} problem{}",
         rejected.file,
+        if overlays.is_empty() { "has" } else { "have" },
         if count == 1 { "" } else { "s" }
     );
     out.push_str(&renderer.render(&[Group::with_title(Level::ERROR.primary_title(summary))]));
@@ -57,16 +150,66 @@ pub(crate) fn render_human(rejected: &Rejected) -> String {
     out
 }
 
+/// Each value of a valid config that is left for run time (a `${VAR}`
+/// without a default, read with the compiled values alone), as a rustc-style
+/// `note:` with its snippet; empty when there is none.
+pub(crate) fn render_pending(path: &Path, config: &ServicesConfig) -> String {
+    let pending: Vec<&ConfigError> = config
+        .services()
+        .iter()
+        .filter_map(|service| service.unresolved.as_ref())
+        .flat_map(ConfigErrors::iter)
+        .collect();
+    if pending.is_empty() {
+        return String::new();
+    }
+    let file = path.display().to_string();
+    let shown = Rejected {
+        sources: vec![SourceText {
+            label: None,
+            name: file.clone(),
+            text: std::fs::read_to_string(path).ok(),
+        }],
+        file,
+        errors: ConfigErrors {
+            file: None,
+            errors: pending.into_iter().cloned().collect(),
+        },
+    };
+    let renderer = Renderer::styled();
+    let notes: Vec<String> = shown
+        .errors
+        .iter()
+        .map(|error| renderer.render(&[report_as(Level::NOTE, &shown, error)]))
+        .collect();
+    format!("{}\n", notes.join("\n\n"))
+}
+
 fn report<'a>(rejected: &'a Rejected, error: &'a ConfigError) -> Group<'a> {
-    let mut group = Group::with_title(Level::ERROR.primary_title(title(error)));
-    if let (Some(source), Some(location)) = (&rejected.source, error.location) {
-        group = group.element(
-            Snippet::source(source.as_str())
-                .path(rejected.file.as_str())
-                .annotation(AnnotationKind::Primary.span(span_at(source, location))),
-        );
-    } else if error.location.is_none() {
-        group = group.element(Origin::path(rejected.file.as_str()));
+    report_as(Level::ERROR, rejected, error)
+}
+
+fn report_as<'a>(level: Level<'a>, rejected: &'a Rejected, error: &'a ConfigError) -> Group<'a> {
+    let mut group = Group::with_title(level.primary_title(title(error)));
+    let text = rejected
+        .source_of(error)
+        .and_then(|source| source.text.as_deref());
+    match (text, error.location) {
+        (Some(text), Some(location)) => {
+            group = group.element(
+                Snippet::source(text)
+                    .path(rejected.file_of(error))
+                    .annotation(AnnotationKind::Primary.span(span_at(text, location))),
+            );
+        }
+        (None, Some(location)) => {
+            group = group.element(
+                Origin::path(rejected.file_of(error))
+                    .line(location.line)
+                    .char_column(location.column),
+            );
+        }
+        (_, None) => group = group.element(Origin::path(rejected.file_of(error))),
     }
     if let Some(help) = &error.help {
         group = group.element(Level::HELP.message(help.as_str()));
@@ -148,7 +291,7 @@ pub(crate) fn render_json(rejected: Option<&Rejected>) -> String {
         .into_iter()
         .flat_map(|rejected| {
             rejected.errors.iter().map(|error| JsonProblem {
-                file: &rejected.file,
+                file: rejected.file_of(error),
                 line: error.location.map(|location| location.line),
                 column: error.location.map(|location| location.column),
                 service: error.service.as_deref(),

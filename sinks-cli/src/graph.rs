@@ -13,7 +13,7 @@ use crate::cli::{GraphArgs, GraphFormat};
 use crate::diagnostics;
 
 pub(crate) fn run(args: &GraphArgs) -> Verdict {
-    match diagnostics::load(&args.file) {
+    match diagnostics::load_compiled(&args.file) {
         Ok(config) => {
             let graph = match args.format {
                 GraphFormat::Mermaid => mermaid(&config),

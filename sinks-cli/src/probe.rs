@@ -6,7 +6,7 @@ use crate::cli::ProbeArgs;
 use crate::diagnostics;
 
 pub(crate) async fn run(args: &ProbeArgs) -> Verdict {
-    let config = match diagnostics::load(&args.file) {
+    let config = match diagnostics::load_deployed(&args.file, &args.deploy) {
         Ok(config) => config,
         Err(rejected) => {
             show_rejected(&rejected);

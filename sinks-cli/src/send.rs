@@ -13,7 +13,7 @@ use crate::diagnostics;
 use crate::report::{self, Progress, human_bytes};
 
 pub(crate) async fn run(args: &SendArgs) -> Verdict {
-    let config = match diagnostics::load(&args.file) {
+    let config = match diagnostics::load_deployed(&args.file, &args.deploy) {
         Ok(config) => config,
         Err(rejected) => {
             show_rejected(&rejected);

@@ -36,7 +36,7 @@ error: service `a`, key `buffer_size`: `buffer_size` is 0
 4 | buffer_size = 0
   |               ^
   |
-  = help: use at least 1
+  = help: use a whole number from 1 to 16777216
 
 error: service `b`, key `pattern`: unknown pattern `fanot`
  --> tests/ui/many-problems.toml:8:11
@@ -74,11 +74,13 @@ fn a_toml_syntax_error_points_at_where_the_parser_stopped() {
     assert!(
         stderr(&output).starts_with(
             "\
-error: invalid TOML: invalid basic string, expected `\"`
+error: service `a`: invalid TOML: invalid basic string, expected `\"`
  --> tests/ui/toml-syntax.toml:3:31
   |
 3 | endpoint = \"unix:///tmp/a.sock
   |                               ^
+
+error: `tests/ui/toml-syntax.toml` has 1 problem
 "
         ),
         "{}",
@@ -86,12 +88,14 @@ error: invalid TOML: invalid basic string, expected `\"`
     );
 }
 
-/// Every `file:line:column` the macro reports for a UI case (from its
-/// checked-in `.stderr`), which `check` must report too.
-fn macro_locations(case: &str) -> Vec<(usize, usize)> {
+/// Every problem the macro reports for a UI case (from its checked-in
+/// `.stderr`) as `(line, column, "service `a`, key `b`: message; help")`,
+/// which `check` must report too, in the same words.
+fn macro_problems(case: &str) -> Vec<(usize, usize, String)> {
     let stderr = std::fs::read_to_string(workspace().join(format!("tests/ui/{case}.stderr")))
         .expect("the case's expected stderr");
-    let prefix = format!("error: ../../../../tests/ui/{case}.toml:");
+    // compiletest.rs: a case names its TOML as `workspace/tests/ui/case.toml`.
+    let prefix = format!("error: workspace/tests/ui/{case}.toml:");
     stderr
         .lines()
         .filter_map(|line| line.strip_prefix(&prefix))
@@ -99,13 +103,37 @@ fn macro_locations(case: &str) -> Vec<(usize, usize)> {
             let mut parts = rest.splitn(3, ':');
             let line = parts.next().and_then(|n| n.parse().ok()).expect("a line");
             let column = parts.next().and_then(|n| n.parse().ok()).expect("a column");
-            (line, column)
+            // trybuild writes the repository (the macro's `workspace/`) as
+            // `$DIR`; `check` is run in the repository, so it writes nothing.
+            let text = parts
+                .next()
+                .expect("a message")
+                .trim_start()
+                .replace("`$DIR/", "`");
+            (line, column, text)
         })
         .collect()
 }
 
+/// A JSON problem in the words `ConfigError`'s Display (and so the macro) uses.
+fn as_the_macro_words_it(problem: &serde_json::Value) -> (usize, usize, String) {
+    let text = |field: &str| problem[field].as_str().map(str::to_owned);
+    let subject = match (text("service"), text("key")) {
+        (Some(service), Some(key)) => format!("service `{service}`, key `{key}`: "),
+        (Some(service), None) => format!("service `{service}`: "),
+        (None, Some(key)) => format!("key `{key}`: "),
+        (None, None) => String::new(),
+    };
+    let help = text("help").map_or(String::new(), |help| format!("; {help}"));
+    (
+        problem["line"].as_u64().expect("a line") as usize,
+        problem["column"].as_u64().expect("a column") as usize,
+        format!("{subject}{}{help}", text("message").expect("a message")),
+    )
+}
+
 #[test]
-fn check_rejects_every_ui_case_where_the_macro_does() {
+fn check_rejects_every_ui_case_where_the_macro_does_in_its_words() {
     let ui = workspace().join("tests/ui");
     let mut cases = 0;
     for entry in std::fs::read_dir(&ui).expect("tests/ui") {
@@ -114,29 +142,22 @@ fn check_rejects_every_ui_case_where_the_macro_does() {
             continue;
         }
         let case = path.file_stem().and_then(|s| s.to_str()).expect("a name");
-        let expected = macro_locations(case);
+        let expected = macro_problems(case);
         if expected.is_empty() {
             continue;
         }
         cases += 1;
         let file = format!("tests/ui/{case}.toml");
-        let human = run(&["check", &file], b"");
+        let human = run(&["check", "--compiled", &file], b"");
         assert_eq!(code(&human), 1, "{case}");
-        let json = run(&["check", "--format", "json", &file], b"");
+        let json = run(&["check", "--compiled", "--format", "json", &file], b"");
         assert_eq!(code(&json), 1, "{case}");
         let problems: Vec<serde_json::Value> =
             serde_json::from_slice(&json.stdout).expect("a JSON array");
-        let located: Vec<(usize, usize)> = problems
-            .iter()
-            .map(|problem| {
-                (
-                    problem["line"].as_u64().expect("a line") as usize,
-                    problem["column"].as_u64().expect("a column") as usize,
-                )
-            })
-            .collect();
-        assert_eq!(located, expected, "{case}: the JSON locations");
-        for (line, column) in expected {
+        let found: Vec<(usize, usize, String)> =
+            problems.iter().map(as_the_macro_words_it).collect();
+        assert_eq!(found, expected, "{case}: the JSON problems");
+        for (line, column, _) in expected {
             let arrow = format!(" --> {file}:{line}:{column}\n");
             assert!(
                 stderr(&human).contains(&arrow),

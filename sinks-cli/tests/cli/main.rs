@@ -7,6 +7,7 @@
 mod check;
 mod graph;
 mod listen;
+mod overlay;
 mod probe;
 mod send;
 mod support;
