@@ -21,7 +21,7 @@ use crate::payloads::PayloadKind;
 pub(crate) fn observe_rows(settings: &Settings, push: &mut impl FnMut(Row)) {
     eprintln!("observability:");
     let runtime = current_thread();
-    let mut plain = || {
+    let send_ns = || {
         calls::measure_call(
             settings,
             &runtime,
@@ -32,6 +32,7 @@ pub(crate) fn observe_rows(settings: &Settings, push: &mut impl FnMut(Row)) {
         .0
         .median
     };
+    let mut plain = send_ns;
     let mut filtered = || {
         // Everything at TRACE except the library's own target: the events
         // the send path could emit are all disabled by the filter.
@@ -41,15 +42,7 @@ pub(crate) fn observe_rows(settings: &Settings, push: &mut impl FnMut(Row)) {
                 .with_target("sinks", LevelFilter::OFF),
         );
         let _installed = tracing::subscriber::set_default(subscriber);
-        calls::measure_call(
-            settings,
-            &runtime,
-            PayloadKind::Static,
-            Call::Send,
-            Budget::Unconstrained,
-        )
-        .0
-        .median
+        send_ns()
     };
     let measured = measure_side_by_side(settings, &mut [&mut filtered, &mut plain]);
     let metrics = if cfg!(feature = "metrics") {
