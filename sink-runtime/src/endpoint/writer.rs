@@ -127,6 +127,9 @@ async fn serve(
     let mut batch = Pending::default();
     // Yields left before parking on an empty queue (see `LINGER_YIELDS`).
     let mut linger = 0;
+    // One deadline future for the writer's life, raced against every write:
+    // registered once, so a batch costs no extra lock or waiter-list update.
+    let mut deadline = std::pin::pin!(shared.drain_deadline());
     loop {
         // Read before locking: senders wait on the lock, not on the clock.
         let now = Instant::now();
@@ -143,7 +146,7 @@ async fn serve(
                 };
                 let outcome = tokio::select! {
                     outcome = connection.write_batch(&batch, framing, skip, &mut progress) => outcome,
-                    () = shared.drain_deadline() => return drain_timed_out(),
+                    () = &mut deadline => return drain_timed_out(),
                 };
                 let written = Written {
                     messages: outcome.written,
@@ -186,7 +189,7 @@ async fn serve(
             Next::Close => {
                 tokio::select! {
                     () = connection.shutdown() => {}
-                    () = shared.drain_deadline() => {}
+                    () = &mut deadline => {}
                 }
                 return Exit::Closed;
             }

@@ -253,8 +253,12 @@ async fn write_stream(
             Ok(written) => {
                 cursor.advance(batch, framing, written);
                 position += written;
-                done.advance_to(batch, framing, position);
-                progress(done.messages, done.bytes as u64);
+                // Only a batch that takes more than one write reports as it
+                // goes: the common one-write batch settles once, at the end.
+                if batch.run(cursor.run).is_some() {
+                    done.advance_to(batch, framing, position);
+                    progress(done.messages, done.bytes as u64);
+                }
             }
             Err(error) => {
                 return done.outcome(batch, framing, position, Some(error.to_string()));
