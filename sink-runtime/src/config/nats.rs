@@ -290,6 +290,57 @@ mod tests {
         );
     }
 
+    fn leaf_of(config: &crate::config::ServicesConfig, name: &str) -> crate::config::LeafConfig {
+        match &config.get(name).expect("the service").kind {
+            crate::config::ServiceKind::Direct(leaf) => leaf.clone(),
+            other => panic!("not a direct service: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn variables_and_overlays_set_nats_endpoints_without_echoing_credentials() {
+        use crate::config::{Overrides, ServicesConfig};
+        let source = "[services.s]\ntype = \"direct\"\nendpoint = \"nats://${NATS_AUTH}@${NATS_HOST:-h}/orders.new\"\njetstream = true\n\n[services.t]\ntype = \"direct\"\nendpoint = \"tcp://h:1\"\n";
+        let overrides = Overrides::new()
+            .var("NATS_AUTH", "alice:s3cret")
+            .var("NATS_HOST", "10.0.0.1:4333")
+            // An overlay may move a socket sink onto NATS, with JetStream.
+            .overlay_str("[services.t]\nendpoint = \"nats://t0ken@n1,n2:4223/t.x\"\njetstream = true\njetstream_max_in_flight = 4\n");
+        let config = ServicesConfig::from_toml_str_with(source, &overrides).unwrap();
+        let s = leaf_of(&config, "s");
+        let crate::config::Endpoint::Nats(nats) = &s.endpoint else {
+            panic!("a nats endpoint: {:?}", s.endpoint);
+        };
+        assert_eq!(nats.servers, vec![("10.0.0.1".to_owned(), 4333)]);
+        assert!(matches!(&nats.auth, Some(NatsAuth::UserPassword { user, .. }) if user == "alice"));
+        let t = leaf_of(&config, "t");
+        assert_eq!(t.endpoint.to_string(), "nats://***@n1:4222,n2:4223/t.x");
+        assert!(t.jetstream);
+        assert_eq!(t.jetstream_max_in_flight, 4);
+        assert_eq!(t.setting("jetstream_max_in_flight").as_deref(), Some("4"));
+
+        // A variable that makes a bad endpoint is reported without the secret.
+        let overrides = Overrides::new()
+            .var("NATS_AUTH", "alice:s3cret")
+            .var("NATS_HOST", "h/orders.*");
+        let errors = ServicesConfig::from_toml_str_with(source, &overrides)
+            .unwrap_err()
+            .to_string();
+        assert!(errors.contains("wildcard"), "{errors}");
+        assert!(!errors.contains("s3cret"), "{errors}");
+        // An overlay that sets `jetstream` on a socket endpoint is refused.
+        let overrides = Overrides::new()
+            .var("NATS_AUTH", "a:b")
+            .overlay_str("[services.t]\njetstream = true\n");
+        let errors = ServicesConfig::from_toml_str_with(source, &overrides)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("`jetstream` only applies to a `nats://` endpoint"),
+            "{errors}"
+        );
+    }
+
     #[test]
     fn rejects_bad_subjects_and_server_lists() {
         for (text, needle) in [
