@@ -144,10 +144,10 @@ rejects! {
         "3:12: service `a`, key `endpoint`: unsupported scheme `http://` for a relay; a relay takes `unix:///abs/path` or a bare absolute path",
     ];
     rejects_relay_over_tcp_saying_to_use_direct: leaf_with("relay", "tcp://127.0.0.1:9000", "") => [
-        "3:12: service `a`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint",
+        "3:12: service `a`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP, WebSocket or NATS peer, or a `unix:///abs/path` endpoint",
     ];
     rejects_relay_over_websocket_saying_to_use_direct: leaf_with("relay", "ws://h:1/x", "") => [
-        "3:12: service `a`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is ws://h:1/x; use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint",
+        "3:12: service `a`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is ws://h:1/x; use `type = \"direct\"` for a TCP, WebSocket or NATS peer, or a `unix:///abs/path` endpoint",
     ];
     rejects_direct_endpoint_without_scheme: leaf_with("direct", "localhost:9000", "") => [
         "3:12: service `a`, key `endpoint`: the endpoint \"localhost:9000\" has no scheme; write it as one of unix://, tcp://, ws://, wss://, nats://, e.g. `tcp://localhost:9000`",
@@ -416,7 +416,7 @@ lazy.connect_timeout_secs = 0
   1:11: service `Feed`: the service name `Feed` is not a lowercase Rust identifier; use lowercase letters, digits and `_`, starting with a letter or `_`, e.g. `feed`
   3:1: service `Feed`, key `endpont`: unknown key `endpont`; did you mean `endpoint`?
   4:15: service `Feed`, key `buffer_size`: `buffer_size` is 0; use a whole number from 1 to 16777216
-  8:12: service `ticks`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint
+  8:12: service `ticks`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP, WebSocket or NATS peer, or a `unix:///abs/path` endpoint
   9:27: service `ticks`, key `lazy.backoff_multiplier`: `lazy.backoff_multiplier` is 0.5; use a number from 1 to 1000
   13:11: service `group`, key `pattern`: unknown pattern `fanot`; did you mean `fanout`?
   14:1: service `group`, key `targets`: the targets form a cycle: group -> group; a composite cannot target itself; remove `group` from its `targets`

@@ -156,4 +156,10 @@ async fn the_config_file_provider_resolves_and_caches_as_from_config() {
     assert_eq!(both.metadata().sink_type, "composite");
     let missing = factory.create_sink("b").await.unwrap_err().to_string();
     assert!(missing.contains("service `b` is not defined"), "{missing}");
+    // The sinks built so far are the factory's: one relay or direct sink.
+    let snapshot = factory.snapshot();
+    assert_eq!(snapshot.len(), 1, "{snapshot:?}");
+    assert_eq!(snapshot[0].name, "a");
+    // Nothing was sent, so there is nothing to flush.
+    factory.flush_all().await.unwrap();
 }
