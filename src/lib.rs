@@ -32,5 +32,9 @@ pub use sink_runtime::{codec, config};
 
 pub use sink_macros::include_sinks;
 
+/// Where a `SinkFactory` resolves services at run time: [`provider::ConfigFile`]
+/// and, with the `nats` feature, [`provider::NatsKv`].
+pub use sink_runtime::provider;
+
 #[doc(hidden)]
 pub use sink_runtime::__private;

@@ -123,7 +123,7 @@ rejects! {
         "4:1: service `a`, key `endpont`: unknown key `endpont`; did you mean `endpoint`?",
     ];
     rejects_unknown_key_listing_the_keys: leaf_with("relay", "/tmp/a", "colour = 1\n") => [
-        "4:1: service `a`, key `colour`: unknown key `colour`; the keys a service takes are type, endpoint, buffer_size, max_message_bytes, framing, max_retries, retry_delay_ms, tls_ca_file, pattern, targets, domain, precision_context, metadata, lazy",
+        "4:1: service `a`, key `colour`: unknown key `colour`; the keys a service takes are type, endpoint, buffer_size, max_message_bytes, framing, max_retries, retry_delay_ms, tls_ca_file, jetstream, jetstream_max_in_flight, pattern, targets, domain, precision_context, metadata, lazy",
     ];
     misspelt_endpoint_is_not_also_reported_missing: "[services.a]\ntype = \"relay\"\nendpont = \"/tmp/a\"\n" => [
         "3:1: service `a`, key `endpont`: unknown key `endpont`; did you mean `endpoint`?",
@@ -168,19 +168,19 @@ rejects! {
 
     // Endpoint schemes.
     rejects_unsupported_scheme_listing_the_supported_ones: leaf_with("direct", "udp://127.0.0.1:9000", "") => [
-        "3:12: service `a`, key `endpoint`: unsupported scheme `udp://`; supported schemes are unix://, tcp://, ws://, wss://",
+        "3:12: service `a`, key `endpoint`: unsupported scheme `udp://`; supported schemes are unix://, tcp://, ws://, wss://, nats://",
     ];
     rejects_unsupported_scheme_on_relay_listing_the_relay_forms: leaf_with("relay", "http://h:1", "") => [
         "3:12: service `a`, key `endpoint`: unsupported scheme `http://` for a relay; a relay takes `unix:///abs/path` or a bare absolute path",
     ];
     rejects_relay_over_tcp_saying_to_use_direct: leaf_with("relay", "tcp://127.0.0.1:9000", "") => [
-        "3:12: service `a`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint",
+        "3:12: service `a`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP, WebSocket or NATS peer, or a `unix:///abs/path` endpoint",
     ];
     rejects_relay_over_websocket_saying_to_use_direct: leaf_with("relay", "ws://h:1/x", "") => [
-        "3:12: service `a`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is ws://h:1/x; use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint",
+        "3:12: service `a`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is ws://h:1/x; use `type = \"direct\"` for a TCP, WebSocket or NATS peer, or a `unix:///abs/path` endpoint",
     ];
     rejects_direct_endpoint_without_scheme: leaf_with("direct", "localhost:9000", "") => [
-        "3:12: service `a`, key `endpoint`: the endpoint \"localhost:9000\" has no scheme; write it as one of unix://, tcp://, ws://, wss://, e.g. `tcp://localhost:9000`",
+        "3:12: service `a`, key `endpoint`: the endpoint \"localhost:9000\" has no scheme; write it as one of unix://, tcp://, ws://, wss://, nats://, e.g. `tcp://localhost:9000`",
     ];
     rejects_bare_path_on_direct: leaf_with("direct", "/tmp/a.sock", "") => [
         "3:12: service `a`, key `endpoint`: a bare path is only accepted for a relay, got \"/tmp/a.sock\"; write `unix:///tmp/a.sock`",
@@ -212,7 +212,7 @@ rejects! {
         "3:12: service `a`, key `endpoint`: a tcp:// endpoint has no path, but \"tcp://h:9000/x\" has \"/x\"",
     ];
     rejects_tcp_credentials_without_echoing_them: leaf_with("direct", "tcp://user:secret@h:9000", "") => [
-        "3:12: service `a`, key `endpoint`: only ws:// and wss:// endpoints take a `user:password@`; remove the part up to `@`",
+        "3:12: service `a`, key `endpoint`: only ws://, wss:// and nats:// endpoints take a `user:password@`; remove the part up to `@`",
     ];
     rejects_relative_unix_path: leaf_with("relay", "unix://tmp/a.sock", "") => [
         "3:12: service `a`, key `endpoint`: the Unix socket path \"tmp/a.sock\" is relative; write an absolute path, e.g. `unix:///tmp/a.sock`",
@@ -227,7 +227,7 @@ rejects! {
         "3:12: service `a`, key `endpoint`: the endpoint is empty; a relay takes `unix:///abs/path` or a bare absolute path, e.g. `unix:///tmp/relay.sock`",
     ];
     rejects_empty_direct_endpoint: leaf_with("direct", "", "") => [
-        "3:12: service `a`, key `endpoint`: the endpoint is empty; use one of unix://, tcp://, ws://, wss://",
+        "3:12: service `a`, key `endpoint`: the endpoint is empty; use one of unix://, tcp://, ws://, wss://, nats://",
     ];
     rejects_unix_path_of_108_bytes: leaf_with("relay", &format!("/tmp/{}", "x".repeat(103)), "") => [
         "3:12: service `a`, key `endpoint`: the Unix socket path is 108 bytes long, but a socket address holds at most 107; use a shorter path",
@@ -446,7 +446,7 @@ lazy.connect_timeout_secs = 0
   1:11: service `Feed`: the service name `Feed` is not a lowercase Rust identifier; use lowercase letters, digits and `_`, starting with a letter or `_`, e.g. `feed`
   3:1: service `Feed`, key `endpont`: unknown key `endpont`; did you mean `endpoint`?
   4:15: service `Feed`, key `buffer_size`: `buffer_size` is 0; use a whole number from 1 to 16777216
-  8:12: service `ticks`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint
+  8:12: service `ticks`, key `endpoint`: a relay connects over a Unix socket, but the endpoint is tcp://127.0.0.1:9000; use `type = \"direct\"` for a TCP, WebSocket or NATS peer, or a `unix:///abs/path` endpoint
   9:27: service `ticks`, key `lazy.backoff_multiplier`: `lazy.backoff_multiplier` is 0.5; use a number from 1 to 1000
   13:11: service `group`, key `pattern`: unknown pattern `fanot`; did you mean `fanout`?
   14:1: service `group`, key `targets`: the targets form a cycle: group -> group; a composite cannot target itself; remove `group` from its `targets`

@@ -142,9 +142,9 @@ async fn every_problem_of_every_source_comes_back_together() {
              Overrides::endpoint(\"gateway\", ..): service `gateway`, key `endpoint`: the host `exa!mple.com` contains '!'; a host name has letters, digits, `-` and `.` only; write a host name (RFC 1123), an IPv4 address or a bracketed IPv6 address\n  \
              overlay {missing}: cannot read the overlay file: No such file or directory (os error 2); check the path (from `SINKS_OVERLAY` or `Overrides::overlay_file`)\n  \
              overlay {overlay}:2:15: service `relay`, key `buffer_size`: `buffer_size` is 0; use a whole number from 1 to 16777216\n  \
-             overlay {overlay}:3:1: service `relay`, key `type`: an overlay cannot set `type`: the topology is fixed at compile time; an overlay may set endpoint, buffer and retry settings, lazy.*, tls_ca_file, max_message_bytes, framing and metadata; change the rest in the config file and rebuild\n  \
+             overlay {overlay}:3:1: service `relay`, key `type`: an overlay cannot set `type`: the topology is fixed at compile time; an overlay may set endpoint, buffer and retry settings, lazy.*, tls_ca_file, max_message_bytes, framing, jetstream, jetstream_max_in_flight and metadata; change the rest in the config file and rebuild\n  \
              overlay {overlay}:5:11: service `reporting`: service `reporting` is not in the compiled topology; the topology is fixed at compile time: add the service to the config file and rebuild\n  \
-             overlay {overlay}:9:1: service `both`, key `targets`: an overlay cannot set `targets`: the topology is fixed at compile time; an overlay may set endpoint, buffer and retry settings, lazy.*, tls_ca_file, max_message_bytes, framing and metadata; change the rest in the config file and rebuild"
+             overlay {overlay}:9:1: service `both`, key `targets`: an overlay cannot set `targets`: the topology is fixed at compile time; an overlay may set endpoint, buffer and retry settings, lazy.*, tls_ca_file, max_message_bytes, framing, jetstream, jetstream_max_in_flight and metadata; change the rest in the config file and rebuild"
         )
     );
 }

@@ -340,7 +340,7 @@ async fn bad_endpoints_are_refused_with_the_config_rules() {
         ),
         (
             "tcp://u:secret@127.0.0.1:0",
-            r#"key `endpoint`: cannot bind an inbox to "tcp://***@127.0.0.1:0": only ws:// and wss:// endpoints take a `user:password@`; remove the part up to `@`"#,
+            r#"key `endpoint`: cannot bind an inbox to "tcp://***@127.0.0.1:0": only ws://, wss:// and nats:// endpoints take a `user:password@`; remove the part up to `@`"#,
         ),
     ] {
         match Inbox::bind(endpoint).await {

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use std::time::Duration;
 
 use crate::config::{
-    ConfigError, ConfigErrors, Overrides, ServiceKind, ServicesConfig, did_you_mean,
+    ConfigError, ConfigErrors, Overrides, ServiceConfig, ServiceKind, ServicesConfig, did_you_mean,
 };
+use crate::provider::ServiceProvider;
 use crate::{CompositeSink, EndpointSink, MessageSink, SinkError, SinkMetadata, group};
 
 /// Builds sinks by service name from a validated `services.toml`.
@@ -28,6 +29,24 @@ pub struct SinkFactory {
     built: Built,
     /// Each service's sink among `built`, by name.
     places: HashMap<String, SinkRef>,
+    /// `from_provider`: where services are resolved, and what it built so far.
+    provider: Option<Provided>,
+}
+
+/// The services a provider resolved, built on first request and cached.
+struct Provided {
+    provider: Arc<dyn ServiceProvider>,
+    /// A std mutex: never held across an await (building a sink does no I/O).
+    built: Mutex<ProvidedSinks>,
+}
+
+#[derive(Default)]
+struct ProvidedSinks {
+    /// Every sink built, by name.
+    sinks: HashMap<String, Arc<dyn MessageSink>>,
+    /// The relay and direct ones among them, in the order built, for
+    /// `flush_all`, `connect_all`, `shutdown` and `snapshot`.
+    endpoints: Vec<(String, Arc<EndpointSink>)>,
 }
 
 impl SinkFactory {
@@ -66,7 +85,27 @@ impl SinkFactory {
             config,
             built,
             places,
+            provider: None,
         }
+    }
+
+    /// A factory whose services come from `provider` (the seed's Stage 2):
+    /// each is resolved, and validated, when `create_sink` first asks for it
+    /// (or for a composite that targets it), then cached as for a config
+    /// file: the same name always gives the same `Arc`, and a composite's
+    /// targets are the sinks their own names give. Such a factory's
+    /// `config()` is empty: the provider, not a file, knows the names;
+    /// `snapshot`, `flush_all`, `connect_all` and `shutdown` cover the sinks
+    /// built so far.
+    pub fn from_provider(provider: impl ServiceProvider + 'static) -> SinkFactory {
+        let mut factory = SinkFactory::from_services(ServicesConfig {
+            services: Vec::new(),
+        });
+        factory.provider = Some(Provided {
+            provider: Arc::new(provider),
+            built: Mutex::new(ProvidedSinks::default()),
+        });
+        factory
     }
 
     /// The config the factory builds from.
@@ -76,6 +115,9 @@ impl SinkFactory {
 
     /// The sink for `service_name`.
     pub async fn create_sink(&self, service_name: &str) -> Result<Arc<dyn MessageSink>, SinkError> {
+        if let Some(provided) = &self.provider {
+            return provided.create(service_name).await;
+        }
         match self.places.get(service_name) {
             Some(&place) => Ok(self.built.sink(place)),
             None => {
@@ -100,24 +142,117 @@ impl SinkFactory {
             .names()
             .filter_map(|name| self.places.get(name).copied())
             .collect();
-        self.built.snapshot(&order)
+        let mut snapshot = self.built.snapshot(&order);
+        if let Some(provided) = &self.provider {
+            let built = provided.lock();
+            snapshot.extend(
+                built
+                    .endpoints
+                    .iter()
+                    .map(|(name, _)| built.sinks[name].metadata()),
+            );
+        }
+        snapshot
     }
 
     /// Flushes every relay and direct sink; the error names each that failed.
     pub async fn flush_all(&self) -> Result<(), SinkError> {
-        self.built.flush_all("SinkFactory").await
+        match self.provided_endpoints() {
+            Some(endpoints) => group::flush_all("SinkFactory", &endpoints).await,
+            None => self.built.flush_all("SinkFactory").await,
+        }
     }
 
     /// Connects every relay and direct sink now, each within `timeout`;
     /// the error names each that failed and why.
     pub async fn connect_all(&self, timeout: Duration) -> Result<(), SinkError> {
-        self.built.connect_all("SinkFactory", timeout).await
+        match self.provided_endpoints() {
+            Some(endpoints) => group::connect_all("SinkFactory", &endpoints, timeout).await,
+            None => self.built.connect_all("SinkFactory", timeout).await,
+        }
     }
 
     /// Flushes every relay and direct sink, then closes it, all within
     /// `timeout`; the error names each sink with messages not written.
     pub async fn shutdown(&self, timeout: Duration) -> Result<(), SinkError> {
-        self.built.shutdown("SinkFactory", timeout).await
+        match self.provided_endpoints() {
+            Some(endpoints) => group::shutdown("SinkFactory", &endpoints, timeout).await,
+            None => self.built.shutdown("SinkFactory", timeout).await,
+        }
+    }
+
+    /// `from_provider`: the relay and direct sinks built so far (the lock is
+    /// released before the caller awaits them).
+    fn provided_endpoints(&self) -> Option<Vec<Arc<EndpointSink>>> {
+        let provided = self.provider.as_ref()?;
+        let built = provided.lock();
+        Some(
+            built
+                .endpoints
+                .iter()
+                .map(|(_, sink)| sink.clone())
+                .collect(),
+        )
+    }
+}
+
+/// A sink being built through a provider (boxed: composites recurse).
+type SinkBuild<'a> =
+    std::pin::Pin<Box<dyn Future<Output = Result<Arc<dyn MessageSink>, SinkError>> + Send + 'a>>;
+
+impl Provided {
+    fn lock(&self) -> MutexGuard<'_, ProvidedSinks> {
+        self.built
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// `create_sink` through the provider: resolves `name` and its targets
+    /// (without holding the lock across the provider's awaits), then builds
+    /// under the lock, where a sink another task built meanwhile wins.
+    fn create<'a>(&'a self, name: &'a str) -> SinkBuild<'a> {
+        Box::pin(async move {
+            if let Some(sink) = self.lock().sinks.get(name) {
+                return Ok(Arc::clone(sink));
+            }
+            let service = self.provider.resolve(name).await?;
+            let mut targets = Vec::new();
+            if let ServiceKind::Composite(composite) = &service.kind {
+                for target in &composite.targets {
+                    targets.push(self.create(target).await?);
+                }
+            }
+            let mut built = self.lock();
+            if let Some(sink) = built.sinks.get(name) {
+                return Ok(Arc::clone(sink));
+            }
+            let sink: Arc<dyn MessageSink> = match &service.kind {
+                ServiceKind::Composite(composite) => Arc::new(CompositeSink::new(
+                    service.name.clone(),
+                    composite.pattern,
+                    targets,
+                )),
+                _ => {
+                    let sink = Arc::new(Built::leaf(&service));
+                    built.endpoints.push((name.to_owned(), Arc::clone(&sink)));
+                    sink
+                }
+            };
+            built.sinks.insert(name.to_owned(), Arc::clone(&sink));
+            Ok(sink)
+        })
+    }
+}
+
+impl fmt::Debug for Provided {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let built = self.lock();
+        let mut names: Vec<&str> = built.sinks.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("Provided")
+            .field("provider", &self.provider)
+            .field("built", &names)
+            .finish()
     }
 }
 
@@ -126,6 +261,7 @@ impl fmt::Debug for SinkFactory {
         let names: Vec<&str> = self.config.names().collect();
         f.debug_struct("SinkFactory")
             .field("services", &names)
+            .field("provider", &self.provider)
             .finish()
     }
 }
@@ -236,31 +372,33 @@ impl Built {
                     )));
                 }
                 Step::Endpoint(index) => {
-                    let service = &services[*index];
-                    let (ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf)) = &service.kind
-                    else {
-                        unreachable!("the plan was made for this config");
-                    };
-                    let sink_type = service.kind.type_name();
-                    let sink = match &service.unresolved {
-                        Some(problem) => EndpointSink::unresolved(
-                            service.name.clone(),
-                            sink_type,
-                            leaf.clone(),
-                            problem.clone(),
-                        ),
-                        None if sink_type == "relay" => {
-                            EndpointSink::relay(service.name.clone(), leaf.clone())
-                        }
-                        None => EndpointSink::direct(service.name.clone(), leaf.clone()),
-                    };
-                    endpoints.push(Arc::new(sink));
+                    endpoints.push(Arc::new(Built::leaf(&services[*index])));
                 }
             }
         }
         Built {
             endpoints: endpoints.into_boxed_slice(),
             composites: composites.into_boxed_slice(),
+        }
+    }
+
+    /// The sink of a relay or direct `service`. A service whose config needs
+    /// a variable it was not given gets a sink that refuses every send with
+    /// the problem.
+    fn leaf(service: &ServiceConfig) -> EndpointSink {
+        match (&service.kind, &service.unresolved) {
+            (ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf), Some(problem)) => {
+                EndpointSink::unresolved(
+                    service.name.clone(),
+                    service.kind.type_name(),
+                    leaf.clone(),
+                    problem.clone(),
+                )
+            }
+            _ => match EndpointSink::from_service(service) {
+                Some(sink) => sink,
+                None => unreachable!("relay and direct services have an endpoint sink"),
+            },
         }
     }
 

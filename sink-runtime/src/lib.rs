@@ -14,11 +14,15 @@
 //!   queue in front of one lazily opened connection. Its state machine
 //!   (`endpoint/state.rs`) owns the queue, the phase and the writer lease;
 //!   the writer task owns the connection.
-//! - `transport/`: Unix, TCP and WebSocket (plain or TLS) connections and framing.
+//! - `transport/`: Unix, TCP, WebSocket (plain or TLS) and, with the `nats`
+//!   feature, NATS / JetStream connections; framing; the queue's form of a
+//!   message (`pending`).
 //! - `observe/`: `tracing` events (target `sinks`), their rate limits, and
 //!   the metrics of the `metrics` feature.
 //! - `composite/`: [`CompositeSink`]: fanout, round robin, failover.
 //! - `factory`: [`SinkFactory`], which builds sinks from a config at run time.
+//! - [`provider`]: where a factory resolves services at run time (a config
+//!   file, a NATS key-value bucket).
 //! - [`group`]: flush, connect, shut down or inspect every sink of a topology at once.
 //! - `inbox/`: [`Inbox`], the receiving end of the wire format.
 //! - `preflight`: [`Preflight`], one connection attempt per endpoint.
@@ -52,6 +56,8 @@ mod message;
 mod observe;
 #[cfg(feature = "runtime")]
 mod preflight;
+#[cfg(feature = "runtime")]
+pub mod provider;
 #[cfg(feature = "runtime")]
 mod sink;
 #[cfg(feature = "runtime")]

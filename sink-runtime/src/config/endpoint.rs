@@ -1,16 +1,18 @@
-//! Endpoint strings: `unix:///abs/path`, `tcp://host:port`, `ws://` and `wss://`.
+//! Endpoint strings: `unix:///abs/path`, `tcp://host:port`, `ws://`, `wss://`
+//! and `nats://` (parsed in `nats.rs`).
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::host::host_problem;
+use super::nats::NatsEndpoint;
 
 /// The longest Unix socket path a `sockaddr_un` holds, in bytes, leaving room
 /// for the terminating NUL.
 pub const MAX_UNIX_PATH_BYTES: usize = 107;
 
 /// The schemes a `direct` service accepts, as shown in error messages.
-pub const SUPPORTED_SCHEMES: &str = "unix://, tcp://, ws://, wss://";
+pub const SUPPORTED_SCHEMES: &str = "unix://, tcp://, ws://, wss://, nats://";
 
 /// Where a relay or direct service sends.
 #[derive(Clone, PartialEq, Eq)]
@@ -27,6 +29,8 @@ pub enum Endpoint {
     },
     /// A WebSocket server.
     WebSocket(WebSocketEndpoint),
+    /// A NATS subject, on one server or a cluster.
+    Nats(NatsEndpoint),
 }
 
 /// A `ws://` or `wss://` endpoint.
@@ -116,12 +120,12 @@ impl Endpoint {
         }
         match text.split_once("://") {
             Some(("unix", path)) => unix_path(path),
-            Some(("tcp" | "ws" | "wss", _)) => Err(problem_with_help(
+            Some(("tcp" | "ws" | "wss" | "nats", _)) => Err(problem_with_help(
                 format!(
                     "a relay connects over a Unix socket, but the endpoint is {}",
                     redact(text)
                 ),
-                "use `type = \"direct\"` for a TCP or WebSocket peer, or a `unix:///abs/path` endpoint",
+                "use `type = \"direct\"` for a TCP, WebSocket or NATS peer, or a `unix:///abs/path` endpoint",
             )),
             Some((scheme, _)) => Err(problem_with_help(
                 format!("unsupported scheme `{scheme}://` for a relay"),
@@ -194,6 +198,7 @@ impl Endpoint {
                     credentials: userinfo.map(str::to_owned),
                 }))
             }
+            "nats" => NatsEndpoint::parse(rest).map(Endpoint::Nats),
             other => Err(problem_with_help(
                 format!("unsupported scheme `{other}://`"),
                 format!("supported schemes are {SUPPORTED_SCHEMES}"),
@@ -243,16 +248,20 @@ fn unix_path(path: &str) -> Result<Endpoint, EndpointError> {
 }
 
 /// Splits `host:port/path`, requiring a port unless `default_port` is given.
-fn authority(text: &str, default_port: Option<u16>) -> Result<(String, u16, &str), EndpointError> {
+pub(super) fn authority(
+    text: &str,
+    default_port: Option<u16>,
+) -> Result<(String, u16, &str), EndpointError> {
     let (authority, path) = match text.find(['/', '?']) {
         Some(index) => text.split_at(index),
         None => (text, ""),
     };
-    // Only ws:// and wss:// take `user:password@`, and strip it before this;
-    // anything left would be echoed below, so say what it is without it.
+    // Only ws://, wss:// and nats:// take `user:password@`, and strip it
+    // before this; anything left would be echoed below, so say what it is
+    // without it.
     if authority.contains('@') {
         return Err(problem_with_help(
-            "only ws:// and wss:// endpoints take a `user:password@`",
+            "only ws://, wss:// and nats:// endpoints take a `user:password@`",
             "remove the part up to `@`",
         ));
     }
@@ -355,6 +364,7 @@ impl fmt::Display for Endpoint {
                     ws.path
                 )
             }
+            Endpoint::Nats(nats) => nats.fmt(f),
         }
     }
 }

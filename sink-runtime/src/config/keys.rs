@@ -163,13 +163,17 @@ impl<'a> Reader<'a> {
                 )
                 .service(name)
                 .key(written)
-                .help("an overlay may set endpoint, buffer and retry settings, lazy.*, tls_ca_file, max_message_bytes, framing and metadata; change the rest in the config file and rebuild");
+                .help("an overlay may set endpoint, buffer and retry settings, lazy.*, tls_ca_file, max_message_bytes, framing, jetstream, jetstream_max_in_flight and metadata; change the rest in the config file and rebuild");
             self.push(error);
             return;
         }
         let leaf_only = matches!(
             spec.applies,
-            schema::Applies::Leaf | schema::Applies::ByteStream | schema::Applies::SecureWebSocket
+            schema::Applies::Leaf
+                | schema::Applies::ByteStream
+                | schema::Applies::SecureWebSocket
+                | schema::Applies::Nats
+                | schema::Applies::JetStream
         );
         let problem = match service_type {
             Some("composite") if leaf_only => Some((

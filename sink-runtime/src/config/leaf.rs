@@ -191,6 +191,38 @@ impl<'a> Reader<'a> {
             ("connect_timeout_secs", Parsed::Seconds(d)) => retry.connect_timeout = d,
             ("wait_timeout_secs", Parsed::Seconds(d)) => retry.wait_timeout = d,
             ("auto_reconnect", Parsed::Boolean(flag)) => retry.auto_reconnect = flag,
+            ("jetstream", Parsed::Boolean(flag)) => {
+                if endpoint.is_some_and(|endpoint| !matches!(endpoint, Endpoint::Nats(_))) {
+                    let error = self
+                        .error_at(
+                            found.layer,
+                            found.key.span(),
+                            "`jetstream` only applies to a `nats://` endpoint",
+                        )
+                        .service(service)
+                        .key("jetstream")
+                        .help("remove it, or use a `nats://host:4222/subject` endpoint");
+                    self.push(error);
+                }
+                config.jetstream = flag;
+            }
+            ("jetstream_max_in_flight", Parsed::Integer(n)) => {
+                // `jetstream` comes first in the schema, so it is read by now.
+                // With no endpoint known (it was wrong), only the value is checked.
+                if endpoint.is_some() && !config.jetstream {
+                    let error = self
+                        .error_at(
+                            found.layer,
+                            found.key.span(),
+                            "`jetstream_max_in_flight` only applies with `jetstream = true`",
+                        )
+                        .service(service)
+                        .key("jetstream_max_in_flight")
+                        .help("add `jetstream = true` on a `nats://` endpoint, or remove it");
+                    self.push(error);
+                }
+                config.jetstream_max_in_flight = usize::try_from(n).unwrap_or(usize::MAX);
+            }
             ("tls_ca_file", Parsed::Text(text)) => {
                 config.tls_ca_file = self.tls_ca(service, endpoint, found, &text).map(|mut ca| {
                     ca.set_written(&text);

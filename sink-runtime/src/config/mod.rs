@@ -11,7 +11,8 @@
 //! - `document`: the walk over the file and its overlay layers; `keys`: which keys a table may hold.
 //! - `values`: typed readers with the schema's ranges; `interpolate`: `${VAR}`.
 //! - `leaf`, `composite`: one service of each kind; `topology`: checks across services.
-//! - `endpoint`, `host`: endpoint strings and host names; `tls_ca`: `tls_ca_file`.
+//! - `endpoint`, `host`: endpoint strings and host names; `nats`: `nats://`
+//!   endpoints; `tls_ca`: `tls_ca_file`.
 //! - `syntax`: TOML-level errors; `diagnostics`: errors and their rendering.
 //! - `overrides`: [`Overrides`]; `domain`: the seed's `domain` and `precision_context`.
 //! - `model`: the validated config; `names`: which service names can be methods.
@@ -27,6 +28,7 @@ mod keys;
 mod leaf;
 mod model;
 mod names;
+mod nats;
 mod overrides;
 mod schema;
 mod syntax;
@@ -46,10 +48,12 @@ pub use model::{
     ServiceKind, ServicesConfig,
 };
 pub use names::{RESERVED_NAMES, is_accessor_name};
+pub use nats::{DEFAULT_NATS_PORT, NatsAuth, NatsEndpoint};
 pub use overrides::{OVERLAY_VARIABLE, Overrides};
 pub use schema::{
-    Applies, KEYS, Key, MAX_BACKOFF_MULTIPLIER, MAX_BUFFER_SIZE, MAX_MESSAGE_BYTES, MAX_RETRIES,
-    MAX_RETRY_DELAY_MS, MAX_SECONDS, MIN_SECONDS, ValueKind, find_key, markdown_table,
+    Applies, KEYS, Key, MAX_BACKOFF_MULTIPLIER, MAX_BUFFER_SIZE, MAX_JETSTREAM_IN_FLIGHT,
+    MAX_MESSAGE_BYTES, MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_SECONDS, MIN_SECONDS, ValueKind,
+    find_key, markdown_table,
 };
 pub use tls_ca::TlsCa;
 

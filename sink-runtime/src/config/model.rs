@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::schema::{
-    MAX_BACKOFF_MULTIPLIER, MAX_BUFFER_SIZE, MAX_MESSAGE_BYTES, MAX_RETRIES, MAX_RETRY_DELAY_MS,
-    MAX_SECONDS, MIN_SECONDS,
+    MAX_BACKOFF_MULTIPLIER, MAX_BUFFER_SIZE, MAX_JETSTREAM_IN_FLIGHT, MAX_MESSAGE_BYTES,
+    MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_SECONDS, MIN_SECONDS,
 };
 use super::{ConfigErrors, Domain, Endpoint, Location, PrecisionContext, TlsCa};
 
@@ -98,6 +98,12 @@ pub struct LeafConfig {
     pub domain: Option<Domain>,
     /// `metadata`: free-form strings, in file order, shown in `SinkMetadata::labels`.
     pub metadata: Vec<(String, String)>,
+    /// `nats://` only: publish with JetStream acknowledgements and
+    /// `Nats-Msg-Id` de-duplication (`jetstream`).
+    pub jetstream: bool,
+    /// `jetstream` only: how many publishes may await their acknowledgement
+    /// at once (`jetstream_max_in_flight`).
+    pub jetstream_max_in_flight: usize,
 }
 
 impl LeafConfig {
@@ -105,6 +111,9 @@ impl LeafConfig {
     pub const DEFAULT_BUFFER_SIZE: usize = 10_000;
     /// Default `max_message_bytes`: 16 MiB.
     pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 16 * 1024 * 1024;
+    /// Default `jetstream_max_in_flight`: enough to keep a loopback or LAN
+    /// round trip busy, few enough that a lost connection re-publishes little.
+    pub const DEFAULT_JETSTREAM_MAX_IN_FLIGHT: usize = 256;
 
     /// Settings with every default, for `endpoint`.
     pub fn new(endpoint: Endpoint) -> LeafConfig {
@@ -117,6 +126,8 @@ impl LeafConfig {
             tls_ca_file: None,
             domain: None,
             metadata: Vec::new(),
+            jetstream: false,
+            jetstream_max_in_flight: Self::DEFAULT_JETSTREAM_MAX_IN_FLIGHT,
         }
     }
 
@@ -155,6 +166,8 @@ impl LeafConfig {
             "lazy.auto_reconnect" => retry.auto_reconnect.to_string(),
             "lazy.wait_timeout_secs" => retry.wait_timeout.as_secs_f64().to_string(),
             "tls_ca_file" => self.tls_ca_file.as_ref()?.written().to_owned(),
+            "jetstream" if matches!(self.endpoint, Endpoint::Nats(_)) => self.jetstream.to_string(),
+            "jetstream_max_in_flight" if self.jetstream => self.jetstream_max_in_flight.to_string(),
             "domain" => self.domain?.to_string(),
             "metadata" if !self.metadata.is_empty() => {
                 let entries: Vec<String> = self
@@ -166,6 +179,19 @@ impl LeafConfig {
             }
             _ => return None,
         })
+    }
+
+    /// Sets `jetstream` (meaningful for a `nats://` endpoint only).
+    pub fn jetstream(mut self, jetstream: bool) -> LeafConfig {
+        self.jetstream = jetstream;
+        self
+    }
+
+    /// Sets `jetstream_max_in_flight`, clamped to what the config accepts
+    /// (1 to 65536).
+    pub fn jetstream_max_in_flight(mut self, max_in_flight: usize) -> LeafConfig {
+        self.jetstream_max_in_flight = max_in_flight.clamp(1, MAX_JETSTREAM_IN_FLIGHT as usize);
+        self
     }
 
     /// Sets `domain`.

@@ -28,6 +28,10 @@ pub const MAX_MESSAGE_BYTES: u64 = u32::MAX as u64;
 pub const MAX_BACKOFF_MULTIPLIER: f64 = 1_000.0;
 /// The longest `retry_delay_ms`: a day.
 pub const MAX_RETRY_DELAY_MS: u64 = 86_400_000;
+/// The most JetStream publishes awaiting their acknowledgement at once
+/// (`jetstream_max_in_flight`); more only re-publishes more after a lost
+/// connection.
+pub const MAX_JETSTREAM_IN_FLIGHT: u64 = 65_536;
 
 /// Which services a key applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +47,10 @@ pub enum Applies {
     ByteStream,
     /// Direct services with a `wss://` endpoint.
     SecureWebSocket,
+    /// Direct services with a `nats://` endpoint.
+    Nats,
+    /// Direct services with a `nats://` endpoint and `jetstream = true`.
+    JetStream,
 }
 
 impl Applies {
@@ -54,6 +62,8 @@ impl Applies {
             Applies::Composite => "composite",
             Applies::ByteStream => "relay, direct (unix, tcp)",
             Applies::SecureWebSocket => "direct `wss://`",
+            Applies::Nats => "direct `nats://`",
+            Applies::JetStream => "direct `nats://` with `jetstream = true`",
         }
     }
 }
@@ -295,6 +305,25 @@ pub const KEYS: &[Key] = &[
         ValueKind::Text,
         "none",
         "a PEM file of CA certificates to trust besides the web roots; relative to the config file, read and embedded at compile time",
+        true,
+    ),
+    key(
+        "jetstream",
+        Applies::Nats,
+        ValueKind::Boolean,
+        "false",
+        "publish with JetStream acknowledgements and `Nats-Msg-Id` de-duplication, see Beyond one machine",
+        true,
+    ),
+    key(
+        "jetstream_max_in_flight",
+        Applies::JetStream,
+        ValueKind::Integer {
+            min: 1,
+            max: MAX_JETSTREAM_IN_FLIGHT,
+        },
+        "256",
+        "how many publishes may await their acknowledgement at once",
         true,
     ),
     key(

@@ -24,6 +24,7 @@ use tokio::runtime::Handle;
 
 use crate::config::{ConfigErrors, Domain, LeafConfig, ServiceConfig, ServiceKind};
 use crate::observe::TARGET;
+use crate::transport::Queued;
 use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMetadata};
 use shared::{Shared, deadline_after};
 use state::{EndpointState, Exit, Lease, Phase, Refusal};
@@ -260,7 +261,7 @@ impl EndpointSink {
     /// The slow path of `send`: wait for the connection or for room.
     /// `failures_before` was read under the same lock as the decision to
     /// wait, so a writer that fails at once is still the one this send waited on.
-    async fn send_waiting(&self, payload: Bytes, failures_before: u64) -> Result<(), SinkError> {
+    async fn send_waiting(&self, payload: Queued, failures_before: u64) -> Result<(), SinkError> {
         let mut payload = Some(payload);
         self.wait_until("send", self.wait_bound(), move |sink, state, start| {
             if state.is_dropped() {
@@ -333,7 +334,8 @@ impl MessageSink for EndpointSink {
         if let Err(error) = self.admit(&message) {
             return SinkFuture::ready(Err(error));
         }
-        let payload = message.payload;
+        // The metadata stays with a NATS sink's payload (headers, publish id).
+        let payload = Queued::new(message, self.shared.config.jetstream);
         let accepted = {
             // Held for one push and a counter; never across an await.
             let mut state = self.shared.lock();
@@ -361,7 +363,8 @@ impl MessageSink for EndpointSink {
 
     fn try_send(&self, message: Message) -> Result<(), SinkError> {
         self.admit(&message)?;
-        let payload = message.payload;
+        // The metadata stays with a NATS sink's payload (headers, publish id).
+        let payload = Queued::new(message, self.shared.config.jetstream);
         let (accepted, start) = {
             let mut state = self.shared.lock();
             match state.admits_try_send(self.capacity()) {

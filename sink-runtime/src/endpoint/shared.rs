@@ -64,9 +64,10 @@ impl Shared {
             Arc::clone(&published),
             SinkMetrics::new(&name),
             config.framing,
-            // WebSocket writes each message as its own frame: its payloads
-            // stay as they were sent.
-            !matches!(config.endpoint, Endpoint::WebSocket(_)),
+            // WebSocket writes each message as its own frame, and NATS
+            // publishes each with its headers: their payloads stay as they
+            // were sent (NATS's writer relies on it, see `Pending::whole`).
+            !matches!(config.endpoint, Endpoint::WebSocket(_) | Endpoint::Nats(_)),
         );
         Shared {
             name,

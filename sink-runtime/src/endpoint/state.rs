@@ -37,7 +37,7 @@ use super::write_through;
 use crate::ConnectionState;
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
-use crate::transport::{INLINE_MAX, Pending, SharedStream};
+use crate::transport::{INLINE_MAX, Pending, Queued, SharedStream};
 
 /// Where the sink's connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,13 +356,14 @@ impl EndpointState {
         }
     }
 
-    /// Accepts `payload`; the caller checked `admits_*` and that a writer
+    /// Accepts `message` (its payload, and what a NATS publish needs besides:
+    /// see `Queued`); the caller checked `admits_*` and that a writer
     /// exists. On an idle Unix or TCP sink the frame is written through to
     /// the socket, else queued. Returns whether the writer must be woken, and
     /// the payload if it was copied: the caller wakes and drops it after
     /// unlocking.
     #[inline]
-    pub(crate) fn accept(&mut self, payload: Bytes) -> Accepted {
+    pub(crate) fn accept(&mut self, message: Queued) -> Accepted {
         debug_assert!(
             self.writer.is_some(),
             "messages are only accepted with a writer"
@@ -371,15 +372,15 @@ impl EndpointState {
         // What a busy sink pays: the writer is awake or work is queued, or
         // the sink was found busy a moment ago.
         if self.writer_parked && self.pending.is_empty() && !self.skip_write_through() {
-            return self.accept_idle(payload);
+            return self.accept_idle(message);
         }
-        self.queue(payload)
+        self.queue(message)
     }
 
     #[inline]
-    fn queue(&mut self, payload: Bytes) -> Accepted {
-        let copy = self.copy_small && payload.len() <= INLINE_MAX;
-        let spent = self.pending.push(payload, copy);
+    fn queue(&mut self, message: Queued) -> Accepted {
+        let copy = self.copy_small && message.payload.len() <= INLINE_MAX;
+        let spent = self.pending.push(message, copy);
         Accepted {
             wake: std::mem::replace(&mut self.writer_parked, false),
             spent,
@@ -398,13 +399,13 @@ impl EndpointState {
     /// `accept` on a parked, empty sink: write through if it has been idle.
     /// Kept out of line: the busy path never calls it.
     #[inline(never)]
-    fn accept_idle(&mut self, payload: Bytes) -> Accepted {
+    fn accept_idle(&mut self, message: Queued) -> Accepted {
         let outcome = write_through::attempt(
             self.stream.as_ref(),
             &mut self.idle_since,
             &mut self.write_through_skips,
             self.framing,
-            &payload,
+            &message.payload,
         );
         match outcome {
             write_through::Outcome::Whole(bytes) => {
@@ -413,14 +414,14 @@ impl EndpointState {
                 self.metrics.sent(1, bytes as u64);
                 return Accepted {
                     wake: false,
-                    spent: Some(payload),
+                    spent: Some(message.payload),
                 };
             }
             // The writer writes the rest of the frame first.
             write_through::Outcome::Part(bytes) => self.front_written = bytes,
             write_through::Outcome::Nothing => {}
         }
-        self.queue(payload)
+        self.queue(message)
     }
 
     /// Hands out the writer lease if no writer runs and the sink may start

@@ -108,7 +108,7 @@ impl Model {
         match op {
             Op::Send => {
                 if self.state.admits_send(CAPACITY).is_ok() {
-                    drop(self.state.accept(Bytes::from_static(b"m")));
+                    drop(self.state.accept(Bytes::from_static(b"m").into()));
                 }
             }
             Op::TrySend => match self.state.admits_try_send(CAPACITY) {
@@ -121,7 +121,7 @@ impl Model {
                         });
                     }
                     // Over INLINE_MAX: kept as it was sent, beside the copied ones.
-                    drop(self.state.accept(Bytes::from(vec![b't'; 2000])));
+                    drop(self.state.accept(Bytes::from(vec![b't'; 2000]).into()));
                 }
                 Err(refusal) => assert_ne!(refusal, Refusal::NotConnected),
             },

@@ -47,14 +47,16 @@ impl Listener {
                 .await
                 .map(|listener| Listener::WebSocket(listener, ws.path.clone()))
                 .map_err(cannot_bind),
-            // A transport without a byte-stream listener of its own (a
-            // broker) has no inbox; unreachable while the enum has only these three.
-            #[allow(unreachable_patterns)]
-            _ => Err(invalid_endpoint(
+            // A broker's subject is read by subscribing, not by listening.
+            Endpoint::Nats(_) => Err(invalid_endpoint(
                 text,
                 EndpointError {
-                    message: "this kind of endpoint has no inbox".to_owned(),
-                    help: Some("bind a `unix://`, `tcp://` or `ws://` endpoint".to_owned()),
+                    message: "a `nats://` endpoint has no inbox: the NATS server is the listener"
+                        .to_owned(),
+                    help: Some(
+                        "subscribe to the subject with a NATS client, or bind a `unix://`, `tcp://` or `ws://` endpoint"
+                            .to_owned(),
+                    ),
                 },
             )),
         }

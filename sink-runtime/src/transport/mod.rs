@@ -1,6 +1,8 @@
 //! One open connection to an endpoint, whatever its transport.
 
 mod framing;
+#[cfg(feature = "nats")]
+mod nats;
 mod pending;
 mod stream;
 mod tls;
@@ -18,7 +20,7 @@ use tokio_tungstenite::tungstenite;
 use crate::config::{Endpoint, Framing, LeafConfig};
 
 pub(crate) use framing::{frame_len, length_prefix};
-pub(crate) use pending::{INLINE_MAX, Pending, Run};
+pub(crate) use pending::{INLINE_MAX, Pending, Queued, Run};
 pub(crate) use stream::SharedStream;
 pub(crate) use tls::client_config;
 
@@ -33,6 +35,9 @@ pub(crate) enum Connection {
     /// Unix or TCP: shared with senders that write through (see `write_through`).
     Stream(SharedStream),
     WebSocket(Box<websocket::WsStream>),
+    /// A NATS client publishing on the endpoint's subject.
+    #[cfg(feature = "nats")]
+    Nats(Box<nats::NatsConnection>),
 }
 
 /// What writing one batch achieved.
@@ -75,15 +80,27 @@ impl Connection {
             Endpoint::WebSocket(ws) => websocket::connect(ws, tls)
                 .await
                 .map(|stream| Connection::WebSocket(Box::new(stream))),
+            #[cfg(feature = "nats")]
+            Endpoint::Nats(endpoint) => nats::NatsConnection::open(endpoint, config)
+                .await
+                .map(|connection| Connection::Nats(Box::new(connection))),
+            #[cfg(not(feature = "nats"))]
+            Endpoint::Nats(_) => Err(
+                "this build has no NATS support; enable the `nats` feature of the `sinks` crate"
+                    .to_owned(),
+            ),
         }
     }
 
     /// The stream senders may write through while the writer is parked;
-    /// `None` for WebSocket, whose frames only the writer's codec may write.
+    /// `None` for WebSocket, whose frames only the writer's codec may write,
+    /// and for NATS, whose client publishes.
     pub(crate) fn shared_stream(&self) -> Option<SharedStream> {
         match self {
             Connection::Stream(stream) => Some(stream.clone()),
             Connection::WebSocket(_) => None,
+            #[cfg(feature = "nats")]
+            Connection::Nats(_) => None,
         }
     }
 
@@ -106,6 +123,8 @@ impl Connection {
                 write_stream(stream, batch, framing, skip, progress).await
             }
             Connection::WebSocket(stream) => write_websocket(stream, batch, progress).await,
+            #[cfg(feature = "nats")]
+            Connection::Nats(connection) => connection.write_batch(batch, progress).await,
         }
     }
 
@@ -137,6 +156,8 @@ impl Connection {
                     Some(Ok(_)) => {}
                 }
             },
+            #[cfg(feature = "nats")]
+            Connection::Nats(connection) => connection.closed().await,
         }
     }
 
@@ -148,6 +169,8 @@ impl Connection {
             Connection::WebSocket(mut stream) => {
                 drop(tokio_tungstenite::WebSocketStream::close(&mut stream, None).await)
             }
+            #[cfg(feature = "nats")]
+            Connection::Nats(connection) => connection.shutdown().await,
         }
     }
 }

@@ -7,13 +7,82 @@
 //! made per message) moves to the writer's CPU and back for each message,
 //! and the writer copies nothing. A payload over [`INLINE_MAX`], or one for a
 //! transport that needs each message whole (WebSocket, `raw` framing), is
-//! kept as the `Bytes` it came in: never copied.
+//! kept as the `Bytes` it came in: never copied, and with the metadata and
+//! publish id a NATS publish needs (see [`Queued`]).
 
 use std::collections::VecDeque;
+#[cfg(feature = "nats")]
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
+use crate::Message;
+#[cfg(feature = "nats")]
+use crate::MessageMetadata;
 use crate::transport::length_prefix;
+
+/// An accepted message as the queue keeps it when its payload is not copied.
+///
+/// With the `nats` feature it also keeps the message's metadata (sent as
+/// NATS headers) and, under JetStream, an id fixed when the message is
+/// accepted, so that however often it is published (after a lost ack, a
+/// reconnect) the stream de-duplicates it (`Nats-Msg-Id`). Both travel with
+/// the payload, so a message re-queued after a failed write keeps them.
+/// Builds without the feature queue the payload alone.
+#[derive(Debug, Clone)]
+pub(crate) struct Queued {
+    /// The bytes on the wire.
+    pub(crate) payload: Bytes,
+    /// Sent as headers by NATS sinks; unused by the other transports.
+    #[cfg(feature = "nats")]
+    pub(crate) metadata: MessageMetadata,
+    /// Unique in this process among the messages of every JetStream sink
+    /// (0 for other sinks); with the process's id, the `Nats-Msg-Id`.
+    #[cfg(feature = "nats")]
+    pub(crate) publish_id: u64,
+}
+
+/// The last publish id handed out. Process-wide rather than per sink, so two
+/// sinks (two factories, say) publishing to one stream never share an id;
+/// only JetStream sinks touch it.
+#[cfg(feature = "nats")]
+static LAST_PUBLISH_ID: AtomicU64 = AtomicU64::new(0);
+
+impl Queued {
+    /// The queue's form of `message`; `numbered` (a JetStream sink) gives it
+    /// a publish id. Called before the sink's lock is taken.
+    #[cfg(feature = "nats")]
+    #[inline]
+    pub(crate) fn new(message: Message, numbered: bool) -> Queued {
+        let publish_id = if numbered {
+            LAST_PUBLISH_ID.fetch_add(1, Ordering::Relaxed) + 1
+        } else {
+            0
+        };
+        Queued {
+            payload: message.payload,
+            metadata: message.metadata,
+            publish_id,
+        }
+    }
+
+    /// The queue's form of `message`: without NATS, the payload alone.
+    #[cfg(not(feature = "nats"))]
+    #[inline]
+    pub(crate) fn new(message: Message, _numbered: bool) -> Queued {
+        Queued {
+            payload: message.payload,
+        }
+    }
+}
+
+/// A payload with default metadata and no publish id, as the model tests send.
+#[cfg(test)]
+impl From<Bytes> for Queued {
+    fn from(payload: Bytes) -> Queued {
+        Queued::new(Message::new(payload), false)
+    }
+}
 
 /// The largest payload copied into the frame buffer when accepted. Copying
 /// this much costs less than moving a reference count between CPUs; above it
@@ -38,7 +107,7 @@ enum Segment {
         count: usize,
     },
     /// One message, its payload as it was sent.
-    Shared(Bytes),
+    Shared(Queued),
 }
 
 /// A run of queued messages, as a transport writes them.
@@ -64,12 +133,13 @@ impl Pending {
     /// `copy`, else the payload itself. Returns the payload when it was
     /// copied, for the caller to drop once it has released the sink's lock.
     #[inline]
-    pub(crate) fn push(&mut self, payload: Bytes, copy: bool) -> Option<Bytes> {
+    pub(crate) fn push(&mut self, message: Queued, copy: bool) -> Option<Bytes> {
         self.messages += 1;
         if !copy {
-            self.segments.push_back(Segment::Shared(payload));
+            self.segments.push_back(Segment::Shared(message));
             return None;
         }
+        let payload = message.payload;
         self.push_frame(&length_prefix(&payload), &payload);
         Some(payload)
     }
@@ -110,8 +180,19 @@ impl Pending {
                 bytes: &self.inline[*start..*end],
                 count: *count,
             },
-            Segment::Shared(payload) => Run::Payload(payload),
+            Segment::Shared(message) => Run::Payload(&message.payload),
         })
+    }
+
+    /// Message number `index` with its metadata, if it was queued whole.
+    /// NATS sinks never copy payloads (see `endpoint::shared`), so each of
+    /// their messages is one segment and `index` is the message's place.
+    #[cfg(feature = "nats")]
+    pub(crate) fn whole(&self, index: usize) -> Option<&Queued> {
+        match self.segments.get(index)? {
+            Segment::Shared(message) => Some(message),
+            Segment::Inline { .. } => None,
+        }
     }
 
     /// The queued runs, in order.
@@ -121,7 +202,7 @@ impl Pending {
                 bytes: &self.inline[*start..*end],
                 count: *count,
             },
-            Segment::Shared(payload) => Run::Payload(payload),
+            Segment::Shared(message) => Run::Payload(&message.payload),
         })
     }
 
@@ -141,10 +222,10 @@ impl Pending {
         let mut index = 0;
         for segment in &other.segments {
             match segment {
-                Segment::Shared(payload) => {
+                Segment::Shared(message) => {
                     if index >= first {
                         self.messages += 1;
-                        self.segments.push_back(Segment::Shared(payload.clone()));
+                        self.segments.push_back(Segment::Shared(message.clone()));
                     }
                     index += 1;
                 }
@@ -200,7 +281,7 @@ mod tests {
             .iter()
             .enumerate()
         {
-            pending.push(Bytes::from(vec![index as u8; index + 1]), *copy);
+            pending.push(Bytes::from(vec![index as u8; index + 1]).into(), *copy);
         }
         let expected: Vec<Vec<u8>> = (0..7).map(|index| vec![index as u8; index + 1]).collect();
         assert_eq!(contents(&pending), expected);
@@ -208,7 +289,7 @@ mod tests {
         assert_eq!(pending.runs().count(), 6);
 
         let mut queue = Pending::default();
-        queue.push(Bytes::from_static(b"later"), true);
+        queue.push(Bytes::from_static(b"later").into(), true);
         pending.requeue_from(3, &mut queue);
         assert!(pending.is_empty());
         let mut expected_after: Vec<Vec<u8>> = expected[3..].to_vec();

@@ -1,0 +1,217 @@
+//! Core NATS: order, lazy connect, connect errors, a server restart.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use sinks::{Message, SinkError};
+
+use crate::server::{NatsServer, Options, free_port};
+use crate::{PATIENCE, client, index_of, payload, receive, sink};
+
+#[tokio::test]
+async fn messages_arrive_on_the_subject_in_order() {
+    let server = NatsServer::start();
+    let observer = client(&server.address()).await;
+    let mut subscriber = observer.subscribe("orders.core").await.unwrap();
+    observer.flush().await.unwrap();
+    let sink = sink(&format!("nats://{}/orders.core", server.address()), "").await;
+    for index in 0..2_000 {
+        sink.send(Message::from(payload(index))).await.unwrap();
+    }
+    sink.flush().await.unwrap();
+    let received: Vec<u64> = receive(&mut subscriber, 2_000)
+        .await
+        .iter()
+        .map(|message| index_of(&message.payload))
+        .collect();
+    assert_eq!(received, (0..2_000).collect::<Vec<_>>());
+    let metadata = sink.metadata();
+    assert_eq!(
+        (metadata.messages_sent, metadata.messages_failed),
+        (2_000, 0)
+    );
+    assert_eq!(
+        metadata.bytes_sent,
+        received
+            .iter()
+            .map(|&i| payload(i).len() as u64)
+            .sum::<u64>()
+    );
+}
+
+#[tokio::test]
+async fn connects_only_on_the_first_send() {
+    let server = NatsServer::start();
+    let sink = sink(&format!("nats://{}/lazy", server.address()), "").await;
+    assert_eq!(server.connections(), 0, "creating the sink connected");
+    sink.send(Message::from("first")).await.unwrap();
+    sink.flush().await.unwrap();
+    assert_eq!(server.connections(), 1, "the first send did not connect");
+    assert!(sink.is_connected());
+}
+
+/// A sink that gives up quickly: 2 attempts, each bounded at 1 s.
+const QUICK: &str = "max_retries = 1\nretry_delay_ms = 10\nlazy.connect_timeout_secs = 1";
+
+async fn first_send_error(endpoint: &str) -> SinkError {
+    let sink = sink(endpoint, QUICK).await;
+    tokio::time::timeout(PATIENCE, sink.send(Message::from("x")))
+        .await
+        .expect("the send gives up within its connect budget")
+        .expect_err("nothing can accept the message")
+}
+
+#[tokio::test]
+async fn a_port_without_a_server_fails_the_first_send() {
+    let error = first_send_error(&format!("nats://127.0.0.1:{}/x", free_port())).await;
+    let text = error.to_string();
+    assert!(
+        matches!(error, SinkError::ConnectionFailed { attempts: 2, .. }),
+        "{text}"
+    );
+    assert!(text.contains("cannot connect to the NATS server"), "{text}");
+}
+
+#[tokio::test]
+async fn wrong_credentials_fail_the_first_send_without_showing_them() {
+    let server = NatsServer::start_with(Options {
+        user: Some(("alice".into(), "right-password".into())),
+        ..Options::default()
+    });
+    let error = first_send_error(&format!(
+        "nats://alice:wrong-password@{}/x",
+        server.address()
+    ))
+    .await;
+    let text = format!("{error} {error:?}");
+    assert!(text.contains("rejected the credentials"), "{text}");
+    assert!(!text.contains("wrong-password"), "{text}");
+    assert!(text.contains("nats://***@"), "{text}");
+    // The right ones work, which shows the server checks them.
+    let sink = sink(
+        &format!("nats://alice:right-password@{}/x", server.address()),
+        QUICK,
+    )
+    .await;
+    sink.send(Message::from("x")).await.unwrap();
+    sink.flush().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_unresolvable_host_fails_the_first_send() {
+    let error = first_send_error("nats://no-such-host.invalid:4222/x").await;
+    let text = error.to_string();
+    assert!(
+        matches!(error, SinkError::ConnectionFailed { .. }),
+        "{text}"
+    );
+    assert!(
+        text.contains("cannot resolve the NATS server's host"),
+        "{text}"
+    );
+}
+
+/// Core NATS keeps order and never duplicates across a restart; what it may
+/// lose is what a subscriber was not there for (see the README). Messages
+/// sent before the restart and after both clients are back all arrive.
+#[tokio::test]
+async fn core_nats_keeps_order_without_duplicates_across_a_server_restart() {
+    let mut server = NatsServer::start();
+    let observer = client(&server.address()).await;
+    let mut subscriber = observer.subscribe("orders.restart").await.unwrap();
+    observer.flush().await.unwrap();
+    let sink = sink(
+        &format!("nats://{}/orders.restart", server.address()),
+        "max_retries = 50\nretry_delay_ms = 20\nlazy.max_retry_delay_secs = 0.2",
+    )
+    .await;
+    for index in 0..1_000 {
+        sink.send(Message::from(payload(index))).await.unwrap();
+    }
+    sink.flush().await.unwrap();
+    let before: Vec<u64> = receive(&mut subscriber, 1_000)
+        .await
+        .iter()
+        .map(|m| index_of(&m.payload))
+        .collect();
+    assert_eq!(before, (0..1_000).collect::<Vec<_>>());
+
+    server.kill();
+    // Accepted while the server is down: they wait in the client.
+    for index in 1_000..2_000 {
+        sink.send(Message::from(payload(index))).await.unwrap();
+    }
+    server.start_again();
+    // The observer is back and subscribed again before the last batch.
+    tokio::time::timeout(PATIENCE, async {
+        while observer.connection_state() != async_nats::connection::State::Connected {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the observer reconnects");
+    observer.flush().await.unwrap();
+    tokio::time::timeout(PATIENCE, sink.flush())
+        .await
+        .expect("flush resolves once the sink is back")
+        .unwrap();
+    for index in 2_000..3_000 {
+        sink.send(Message::from(payload(index))).await.unwrap();
+    }
+    sink.flush().await.unwrap();
+    let mut after = Vec::new();
+    while after.last() != Some(&2_999) {
+        let message = tokio::time::timeout(PATIENCE, subscriber.next())
+            .await
+            .expect("the last message arrives")
+            .expect("the subscription goes on");
+        after.push(index_of(&message.payload));
+    }
+    assert!(
+        after.windows(2).all(|pair| pair[0] < pair[1]),
+        "out of order or duplicated: {after:?}"
+    );
+    assert!(
+        (2_000..3_000).all(|index| after.contains(&index)),
+        "a message sent with both clients connected was lost"
+    );
+    let metadata = sink.metadata();
+    assert_eq!(metadata.messages_failed, 0);
+    assert_eq!(metadata.messages_sent, 3_000);
+}
+
+/// The server closes a connection that publishes more than its
+/// `max_payload` (1 MiB by default); the sink fails that message alone.
+#[tokio::test]
+async fn a_message_above_the_servers_max_payload_fails_alone() {
+    let server = NatsServer::start();
+    let observer = client(&server.address()).await;
+    let mut subscriber = observer.subscribe("orders.big").await.unwrap();
+    observer.flush().await.unwrap();
+    let sink = sink(&format!("nats://{}/orders.big", server.address()), "").await;
+    sink.send(Message::from(payload(0))).await.unwrap();
+    sink.send(Message::from(vec![b'x'; 2 * 1024 * 1024]))
+        .await
+        .unwrap();
+    sink.send(Message::from(payload(2))).await.unwrap();
+    let flushed = tokio::time::timeout(PATIENCE, sink.flush())
+        .await
+        .expect("flush resolves");
+    let text = match flushed {
+        Err(SinkError::SendFailed {
+            failed: 1, reason, ..
+        }) => reason,
+        other => panic!("expected one failed message, got {other:?}"),
+    };
+    assert!(
+        text.contains("larger than the NATS server's max_payload"),
+        "{text}"
+    );
+    let received: Vec<u64> = receive(&mut subscriber, 2)
+        .await
+        .iter()
+        .map(|m| index_of(&m.payload))
+        .collect();
+    assert_eq!(received, vec![0, 2]);
+    assert_eq!(sink.metadata().messages_sent, 2);
+}
