@@ -87,7 +87,7 @@ rejects! {
         "4:15: service `a`, key `max_retries`: `max_retries` is 4294967295; use a whole number from 0 to 1000000",
     ];
     rejects_credentials_without_a_scheme_without_echoing_them: leaf_with("direct", "u:secret@h:1", "") => [
-        "3:12: service `a`, key `endpoint`: the endpoint \"***@h:1\" has no scheme; write it as one of unix://, tcp://, ws://, wss://, e.g. `tcp://***@h:1`",
+        "3:12: service `a`, key `endpoint`: the endpoint \"***@h:1\" has no scheme; write it as one of unix://, tcp://, ws://, wss://, nats://, e.g. `tcp://***@h:1`",
     ];
     rejects_an_unset_variable_naming_it: leaf_with("direct", "tcp://${SINKS_TEST_UNSET_HOST}:1", "") => [
         "3:12: service `a`, key `endpoint`: the variable `SINKS_TEST_UNSET_HOST` is not set; set it, or give a default: `${SINKS_TEST_UNSET_HOST:-...}`",
