@@ -5,7 +5,8 @@
 //! `cargo bench --bench sinks` prints the table of BENCHMARKS.md on stdout
 //! (progress on stderr); `SINKS_BENCH_QUICK=1` runs a short smoke version,
 //! `SINKS_BENCH_ONLY=latency,calls` (any of throughput, large, fanout,
-//! producers, calls, latency, observe, macro) only some sections, for profiling one of
+//! producers, calls, latency, observe, macro, and with `--features nats`
+//! nats) only some sections, for profiling one of
 //! them, and `SINKS_BENCH_PAYLOADS=vec,slices` (any of static, vec, slices)
 //! only some payload kinds (`payloads.rs`). Every figure but latency and the
 //! macro is the median of 7 runs after one warm-up run, and a ratio of two
@@ -38,6 +39,8 @@ mod fanout;
 mod harness;
 mod latency;
 mod macros;
+#[cfg(feature = "nats")]
+mod nats;
 mod payloads;
 mod peers;
 mod producers;
@@ -95,6 +98,10 @@ fn main() {
         }
         if settings.runs_section("observe") {
             observe_rows(&settings, &mut push);
+        }
+        #[cfg(feature = "nats")]
+        if settings.runs_section("nats") {
+            nats::nats_rows(&settings, &runtime, &mut push);
         }
         if settings.runs_section("macro") {
             macros::rows(&mut push);

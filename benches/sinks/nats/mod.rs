@@ -1,0 +1,71 @@
+//! The NATS section (issue 14, `--features nats`, `SINKS_BENCH_ONLY=nats`):
+//! a real `nats-server` on loopback, the sink against a raw `async-nats`
+//! loop on the same server, interleaved. Core NATS at 64 B and 512 B
+//! (`publish` N times, one `flush`); JetStream at 64 B with as many
+//! acknowledgements in flight on both sides (the sink's default 256).
+//!
+//! Static payloads only. The JetStream sink also sets a `Nats-Msg-Id`
+//! header on every publish (its exactly-once de-duplication), which the raw
+//! loop does not: that cost is part of what the ratio measures.
+
+mod runs;
+mod server;
+
+use sinks::config::LeafConfig;
+use tokio::runtime::Runtime;
+
+use crate::harness::{Goal, Row, Settings, measure_side_by_side, rate};
+use crate::payloads::{PAYLOAD_64, PAYLOAD_512};
+
+use self::server::BenchServer;
+
+/// Both NATS figures' target against the raw `async-nats` loop.
+const TARGET: f64 = 0.9;
+
+/// Messages per run: about a second of each at loopback speeds.
+const CORE_MESSAGES: u64 = 200_000;
+const JETSTREAM_MESSAGES: u64 = 50_000;
+
+pub(crate) fn nats_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row)) {
+    eprintln!("nats, one producer, static payloads:");
+    let server = BenchServer::start();
+    let address = server.address();
+    for payload in [PAYLOAD_64, PAYLOAD_512] {
+        let (body, size) = (payload.body, payload.len());
+        let messages = settings.count(CORE_MESSAGES);
+        let mut ours_run = || runs::sink_run(runtime, &address, None, body, messages);
+        let mut raw_run = || runs::raw_core_run(runtime, &address, body, messages);
+        let measured = measure_side_by_side(settings, &mut [&mut ours_run, &mut raw_run]);
+        let (ours, raw) = (&measured[0], &measured[1]);
+        push(Row::paired(
+            format!("core NATS, {size} B, static: throughput vs raw async-nats"),
+            (ours, rate(ours, size)),
+            (
+                raw,
+                format!("async-nats publish + one flush: {}", rate(raw, size)),
+            ),
+            Goal::AtLeast(TARGET),
+        ));
+    }
+    let in_flight = LeafConfig::DEFAULT_JETSTREAM_MAX_IN_FLIGHT;
+    let (body, size) = (PAYLOAD_64.body, PAYLOAD_64.len());
+    let messages = settings.count(JETSTREAM_MESSAGES);
+    let mut ours_run = || runs::sink_run(runtime, &address, Some(in_flight), body, messages);
+    let mut raw_run = || runs::raw_jetstream_run(runtime, &address, in_flight, body, messages);
+    let measured = measure_side_by_side(settings, &mut [&mut ours_run, &mut raw_run]);
+    let (ours, raw) = (&measured[0], &measured[1]);
+    push(Row::paired(
+        format!(
+            "JetStream, {size} B, static, {in_flight} acks in flight: throughput vs raw async-nats"
+        ),
+        (ours, rate(ours, size)),
+        (
+            raw,
+            format!(
+                "async-nats JetStream publish, {in_flight} acks in flight: {}",
+                rate(raw, size)
+            ),
+        ),
+        Goal::AtLeast(TARGET),
+    ));
+}
