@@ -157,7 +157,7 @@ error: service `feed`, key `type`: an overlay cannot set `type`: the topology is
 2 | type = \"composite\"
   | ^^^^
   |
-  = help: an overlay may set endpoint, buffer and retry settings, lazy.*, tls_ca_file, max_message_bytes, framing and metadata; change the rest in the config file and rebuild
+  = help: an overlay may set endpoint, buffer and retry settings, lazy.*, tls_ca_file, max_message_bytes, framing, jetstream, jetstream_max_in_flight and metadata; change the rest in the config file and rebuild
 
 error: `{}` and its overlays have 1 problem
 ",
