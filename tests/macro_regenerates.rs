@@ -50,7 +50,7 @@ fn editing_the_config_reruns_the_macro() {
     std::fs::write(dir.join("src/main.rs"), MAIN_PRINTS_SERVICES).expect("main.rs");
     std::fs::write(dir.join("services.toml"), ONE_SERVICE).expect("services.toml");
 
-    let first = cargo_run(dir, repo);
+    let first = cargo_run(dir);
     assert_eq!(
         stdout(&first),
         "services: [\"first\"]\n",
@@ -64,7 +64,7 @@ fn editing_the_config_reruns_the_macro() {
         format!("{ONE_SERVICE}{SECOND_SERVICE}"),
     )
     .expect("edit");
-    let second = cargo_run(dir, repo);
+    let second = cargo_run(dir);
     assert_eq!(
         stdout(&second),
         "services: [\"first\", \"second\"]\n",
@@ -74,7 +74,7 @@ fn editing_the_config_reruns_the_macro() {
 
     // The new accessor exists.
     std::fs::write(dir.join("src/main.rs"), MAIN_CALLS_SECOND).expect("main.rs");
-    let accessor = cargo_run(dir, repo);
+    let accessor = cargo_run(dir);
     assert_eq!(
         stdout(&accessor),
         "second is a direct\n",
@@ -88,7 +88,7 @@ fn editing_the_config_reruns_the_macro() {
         format!("{ONE_SERVICE}{SECOND_SERVICE}{CYCLE}"),
     )
     .expect("edit");
-    let broken = cargo_run(dir, repo);
+    let broken = cargo_run(dir);
     assert!(!broken.status.success(), "a cyclic config built");
     assert!(
         stderr(&broken).contains(
@@ -99,14 +99,16 @@ fn editing_the_config_reruns_the_macro() {
     );
 }
 
-fn cargo_run(dir: &Path, repo: &Path) -> Output {
+fn cargo_run(dir: &Path) -> Output {
     Command::new(env!("CARGO"))
         .args(["run", "--quiet", "--offline"])
         .current_dir(dir)
-        // Shared between runs, so only the scratch crate is rebuilt.
+        // Under this test binary's own target directory (whatever
+        // `CARGO_TARGET_DIR` says), shared between runs, so only the scratch
+        // crate is rebuilt.
         .env(
             "CARGO_TARGET_DIR",
-            repo.join("target").join("macro-regenerates"),
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("macro-regenerates"),
         )
         .output()
         .expect("cargo runs")
