@@ -220,9 +220,21 @@ async fn attempt(leaf: &LeafConfig, timeout: Duration) -> PreflightOutcome {
         },
         _ => None,
     };
-    match tokio::time::timeout(timeout, Connection::open(leaf, tls.as_ref())).await {
+    let probe = async {
+        // Resolved first, on its own, so that a name the resolver does not
+        // know is told apart by where it failed rather than by error text.
+        if let Some((host, port)) = host_name(&leaf.endpoint) {
+            if let Err(error) = tokio::net::lookup_host((host, port)).await {
+                return Err(PreflightOutcome::NameNotResolved {
+                    reason: format!("cannot resolve `{host}`: {error}"),
+                });
+            }
+        }
+        Connection::open(leaf, tls.as_ref()).await.map_err(classify)
+    };
+    match tokio::time::timeout(timeout, probe).await {
         Err(_) => PreflightOutcome::TimedOut { after: timeout },
-        Ok(Err(reason)) => classify(reason),
+        Ok(Err(outcome)) => outcome,
         Ok(Ok(connection)) => {
             let connect_time = started.elapsed();
             // A polite close; a peer slow to take it does not hold the report up.
@@ -230,6 +242,19 @@ async fn attempt(leaf: &LeafConfig, timeout: Duration) -> PreflightOutcome {
             PreflightOutcome::Reachable { connect_time }
         }
     }
+}
+
+/// The host and port of an endpoint that names its peer by a host name (not
+/// an IP address), for the resolver.
+fn host_name(endpoint: &Endpoint) -> Option<(&str, u16)> {
+    let (host, port) = match endpoint {
+        Endpoint::Tcp { host, port } => (host.as_str(), *port),
+        Endpoint::WebSocket(ws) => (ws.host.as_str(), ws.port),
+        Endpoint::Unix(_) | Endpoint::Nats(_) => return None,
+    };
+    host.parse::<std::net::IpAddr>()
+        .is_err()
+        .then_some((host, port))
 }
 
 /// Sorts a failed attempt by the error text `Connection::open` gives (the

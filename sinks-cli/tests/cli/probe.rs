@@ -1,5 +1,5 @@
-//! `sinks probe`: one attempt per endpoint against live, refused, silent
-//! and TLS-less peers, shown as a table.
+//! `sinks probe`: one attempt per endpoint against live, refused, silent,
+//! TLS-less and unresolvable peers, shown as a table.
 
 use sinks::Inbox;
 use tokio::net::TcpListener;
@@ -71,7 +71,7 @@ async fn live_endpoints_are_reachable_and_exit_0() {
 }
 
 #[tokio::test]
-async fn refused_silent_and_tls_less_peers_are_told_apart() {
+async fn live_refused_silent_tls_less_and_unresolvable_peers_are_told_apart() {
     // Bound and dropped: connecting is refused.
     let refused = TcpListener::bind("127.0.0.1:0")
         .await
@@ -88,9 +88,11 @@ async fn refused_silent_and_tls_less_peers_are_told_apart() {
             drop(stream);
         }
     });
+    let live = Inbox::bind("tcp://127.0.0.1:0").await.expect("bind");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let config = TempConfig::new(&format!(
-        "{}{}{}{}",
+        "{}{}{}{}{}{}",
+        direct("live", &live.local_endpoint()),
         direct("refused", &format!("tcp://{refused}")),
         direct(
             "gone",
@@ -104,6 +106,9 @@ async fn refused_silent_and_tls_less_peers_are_told_apart() {
             "secure",
             &format!("wss://localhost:{}/", rude_address.port())
         ),
+        // `.invalid` is reserved never to resolve (RFC 6761); the system's
+        // own resolver says so.
+        direct("lost", "tcp://nowhere.invalid:9"),
     ));
     let output = probe(vec![
         "probe".into(),
@@ -128,7 +133,16 @@ async fn refused_silent_and_tls_less_peers_are_told_apart() {
         result_of(&table, "secure").starts_with("TLS failed: TLS handshake failed: "),
         "{table}"
     );
-    assert!(table.ends_with("0 of 4 endpoints reachable\n"), "{table}");
+    assert!(
+        result_of(&table, "lost")
+            .starts_with("name not resolved: cannot resolve `nowhere.invalid`: "),
+        "{table}"
+    );
+    assert!(
+        result_of(&table, "live").starts_with("reachable in "),
+        "{table}"
+    );
+    assert!(table.ends_with("1 of 6 endpoints reachable\n"), "{table}");
 }
 
 #[test]
