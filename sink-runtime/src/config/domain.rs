@@ -46,10 +46,19 @@ impl Domain {
 
     /// Whether a message of `tlv_type` may go to a sink of `domain`: always
     /// when either is unset, else when the type is in the domain's range.
-    /// On refusal, the message says what the sink takes.
+    #[inline]
+    pub fn admits(domain: Option<Domain>, tlv_type: Option<u8>) -> bool {
+        match (domain, tlv_type) {
+            (Some(domain), Some(tlv_type)) => domain.tlv_types().contains(&tlv_type),
+            _ => true,
+        }
+    }
+
+    /// [`Domain::admits`] as a result: on refusal, the message says what the
+    /// sink takes.
     pub fn check_tlv(domain: Option<Domain>, tlv_type: Option<u8>) -> Result<(), String> {
         match (domain, tlv_type) {
-            (Some(domain), Some(tlv_type)) if !domain.tlv_types().contains(&tlv_type) => {
+            (Some(domain), Some(tlv_type)) if !Domain::admits(Some(domain), Some(tlv_type)) => {
                 let range = domain.tlv_types();
                 Err(format!(
                     "TLV type {tlv_type} is outside the `{domain}` domain, which takes TLV types {} to {}; send it to a service of its domain",

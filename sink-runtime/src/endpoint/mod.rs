@@ -19,7 +19,6 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::runtime::Handle;
 
 use crate::config::{ConfigErrors, Domain, LeafConfig, ServiceConfig, ServiceKind};
@@ -119,29 +118,48 @@ impl EndpointSink {
     /// Refuses `message` before anything is queued or written: the sink's
     /// config is unresolved, its TLV type is outside the sink's `domain`, or
     /// the payload is over `max_message_bytes`.
+    /// Refuses what this sink never takes: anything while its config is
+    /// unresolved, a TLV type outside its domain, a payload over its limit.
+    /// Every send runs it, so the checks are inline and building the error
+    /// is out of line.
+    #[inline]
     fn admit(&self, message: &Message) -> Result<(), SinkError> {
-        if let Some(problem) = &self.unresolved {
-            return Err(SinkError::InvalidConfig((**problem).clone()));
+        let config = &self.shared.config;
+        if self.unresolved.is_none()
+            && Domain::admits(config.domain, message.metadata.tlv_type)
+            && message.payload.len() <= self.size_limit()
+        {
+            return Ok(());
         }
-        Domain::check_tlv(self.shared.config.domain, message.metadata.tlv_type).map_err(
-            |reason| SinkError::OutsideDomain {
-                sink: self.shared.name.clone(),
-                reason,
-            },
-        )?;
-        self.check_size(&message.payload)
+        Err(self.refusal(message))
     }
 
-    fn check_size(&self, payload: &Bytes) -> Result<(), SinkError> {
-        let limit = self.shared.config.max_message_bytes.min(u32::MAX as usize);
-        if payload.len() > limit {
-            return Err(SinkError::MessageTooLarge {
-                sink: self.shared.name.clone(),
-                size: payload.len(),
-                limit,
-            });
+    /// Why `admit` refused `message`.
+    #[cold]
+    #[inline(never)]
+    fn refusal(&self, message: &Message) -> SinkError {
+        if let Some(problem) = &self.unresolved {
+            return SinkError::InvalidConfig((**problem).clone());
         }
-        Ok(())
+        if let Err(reason) = Domain::check_tlv(self.shared.config.domain, message.metadata.tlv_type)
+        {
+            return SinkError::OutsideDomain {
+                sink: self.shared.name.clone(),
+                reason,
+            };
+        }
+        SinkError::MessageTooLarge {
+            sink: self.shared.name.clone(),
+            size: message.payload.len(),
+            limit: self.size_limit(),
+        }
+    }
+
+    /// The largest payload a send takes: the config's, and never more than
+    /// a u32 length prefix can say.
+    #[inline]
+    fn size_limit(&self) -> usize {
+        self.shared.config.max_message_bytes.min(u32::MAX as usize)
     }
 
     fn closed_error(&self) -> SinkError {
@@ -158,6 +176,7 @@ impl EndpointSink {
 
     /// Takes the writer lease if no writer runs (the phase becomes
     /// `Connecting`); the caller spawns it after unlocking.
+    #[inline]
     fn start_writer(
         &self,
         state: &mut EndpointState,
@@ -166,6 +185,17 @@ impl EndpointSink {
         if state.phase() != Phase::Idle {
             return Ok(None);
         }
+        self.start_idle_writer(state, operation)
+    }
+
+    /// `start_writer` on an idle sink; out of line, as a busy sink never
+    /// needs it.
+    #[inline(never)]
+    fn start_idle_writer(
+        &self,
+        state: &mut EndpointState,
+        operation: &'static str,
+    ) -> Result<Start, SinkError> {
         let runtime = Handle::try_current().map_err(|_| SinkError::NoRuntime {
             sink: self.shared.name.clone(),
             operation,
@@ -173,6 +203,7 @@ impl EndpointSink {
         Ok(state.start_writer().map(|lease| (lease, runtime)))
     }
 
+    #[inline]
     fn spawn(&self, start: Start) {
         if let Some((lease, runtime)) = start {
             writer::spawn(&self.shared, lease, &runtime);

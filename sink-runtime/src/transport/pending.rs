@@ -140,14 +140,20 @@ impl Pending {
             return None;
         }
         let payload = message.payload;
-        self.push_frame(&length_prefix(&payload), &payload);
+        let start = self.inline.len();
+        // One capacity check, and a prefix of known length: stored in
+        // place rather than through a `memcpy` call.
+        self.inline.reserve(4 + payload.len());
+        self.inline.extend_from_slice(&length_prefix(&payload));
+        self.inline.extend_from_slice(&payload);
+        self.inline_appended(start);
         Some(payload)
     }
 
-    fn push_frame(&mut self, prefix: &[u8], payload: &[u8]) {
-        let start = self.inline.len();
-        self.inline.extend_from_slice(prefix);
-        self.inline.extend_from_slice(payload);
+    /// Records the frame(s) just appended to `inline` from `start` on: the
+    /// last run grows if it ends there, else a run starts.
+    #[inline]
+    fn inline_appended(&mut self, start: usize) {
         let end = self.inline.len();
         match self.segments.back_mut() {
             Some(Segment::Inline {
@@ -233,7 +239,9 @@ impl Pending {
                     for frame in frames(&other.inline[*start..*end]) {
                         if index >= first {
                             self.messages += 1;
-                            self.push_frame(&[], frame);
+                            let start = self.inline.len();
+                            self.inline.extend_from_slice(frame);
+                            self.inline_appended(start);
                         }
                         index += 1;
                     }
