@@ -11,6 +11,7 @@ use sinks::config::{CompositePattern, RetryPolicy};
 use sinks::{CompositeSink, ConnectionState, EndpointSink, MessageSink, SinkError};
 
 use crate::peers::{Log, Transport, bounded, eventually, give_up_fast, message, serve_forever};
+use crate::support::composite_of;
 
 /// How often a composite reconnects a failed target in the background.
 const PROBE: Duration = Duration::from_millis(100);
@@ -22,11 +23,7 @@ fn composite(
     pattern: CompositePattern,
     targets: &[&Arc<EndpointSink>],
 ) -> CompositeSink {
-    let targets = targets
-        .iter()
-        .map(|sink| Arc::clone(sink) as Arc<dyn MessageSink>)
-        .collect();
-    CompositeSink::new(name, pattern, targets).with_probe_interval(PROBE)
+    composite_of(name, pattern, targets, PROBE)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,8 @@
 //! `cargo test --test faults` runs them all (one binary, well under 30 s).
 
 mod peers;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod broken_peers;
 mod composites;

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
+use crate::support::take_frames;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use sinks::config::{Endpoint, LeafConfig, RetryPolicy};
@@ -157,20 +158,7 @@ async fn read_frames_paced<S: AsyncRead + Unpin>(
             Ok(read) => read,
         };
         buffer.extend_from_slice(&chunk[..read]);
-        let mut offset = 0;
-        while buffer.len() - offset >= 4 {
-            let length = u32::from_le_bytes(
-                buffer[offset..offset + 4]
-                    .try_into()
-                    .expect("a 4-byte prefix"),
-            ) as usize;
-            if buffer.len() - offset - 4 < length {
-                break;
-            }
-            log.record(connection, id_of(&buffer[offset + 4..offset + 4 + length]));
-            offset += 4 + length;
-        }
-        buffer.drain(..offset);
+        take_frames(&mut buffer, |frame| log.record(connection, id_of(frame)));
         if slow {
             tokio::time::sleep(SLOW_PAUSE).await;
         }

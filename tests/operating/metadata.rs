@@ -10,8 +10,8 @@ use sinks::config::{CompositePattern, Endpoint, LeafConfig};
 use sinks::{CompositeSink, ConnectionState, EndpointSink, Message, MessageSink, SinkError};
 
 use crate::support::{
-    Peer, SocketDir, bounded, eventually, give_up_fast, numbered, quick_retry, refused_tcp_address,
-    tcp_endpoint,
+    Peer, SocketDir, bounded, composite_of, eventually, give_up_fast, numbered, quick_retry,
+    refused_tcp_address, tcp_endpoint,
 };
 use crate::{sink_to, unix_sink};
 
@@ -126,11 +126,7 @@ fn composite(
     pattern: CompositePattern,
     targets: &[&Arc<EndpointSink>],
 ) -> CompositeSink {
-    let targets = targets
-        .iter()
-        .map(|sink| Arc::clone(sink) as Arc<dyn MessageSink>)
-        .collect();
-    CompositeSink::new(name, pattern, targets).with_probe_interval(Duration::from_millis(50))
+    composite_of(name, pattern, targets, Duration::from_millis(50))
 }
 
 #[tokio::test]

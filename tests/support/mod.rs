@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use sinks::Message;
-use sinks::config::{Endpoint, RetryPolicy};
+use sinks::config::{CompositePattern, Endpoint, RetryPolicy};
+use sinks::{CompositeSink, EndpointSink, Message, MessageSink};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
@@ -986,6 +986,35 @@ impl CountingPeer {
     }
 }
 
+/// A composite over `targets` that probes failed targets every `probe`.
+pub fn composite_of(
+    name: &str,
+    pattern: CompositePattern,
+    targets: &[&Arc<EndpointSink>],
+    probe: Duration,
+) -> CompositeSink {
+    let targets = targets
+        .iter()
+        .map(|sink| Arc::clone(sink) as Arc<dyn MessageSink>)
+        .collect();
+    CompositeSink::new(name, pattern, targets).with_probe_interval(probe)
+}
+
+/// Hands every whole length-prefixed frame at the front of `buffer` to
+/// `frame` (its payload), in order, and removes them; a torn frame stays.
+pub fn take_frames(buffer: &mut Vec<u8>, mut frame: impl FnMut(&[u8])) {
+    let mut offset = 0;
+    while let Some(prefix) = buffer.get(offset..offset + 4) {
+        let length = u32::from_le_bytes(prefix.try_into().expect("a 4-byte prefix")) as usize;
+        let Some(payload) = buffer.get(offset + 4..offset + 4 + length) else {
+            break;
+        };
+        frame(payload);
+        offset += 4 + length;
+    }
+    buffer.drain(..offset);
+}
+
 async fn read_counting(stream: &mut Box<dyn Io>, pace: Pace) -> io::Result<Counted> {
     let (chunk_size, pause) = match pace {
         Pace::Full => (64 * 1024, None),
@@ -1008,20 +1037,7 @@ async fn read_counting(stream: &mut Box<dyn Io>, pace: Pace) -> io::Result<Count
             });
         }
         buffer.extend_from_slice(&chunk[..read]);
-        let mut offset = 0;
-        while buffer.len() - offset >= 4 {
-            let length = u32::from_le_bytes(
-                buffer[offset..offset + 4]
-                    .try_into()
-                    .expect("a 4-byte prefix"),
-            ) as usize;
-            if buffer.len() - offset - 4 < length {
-                break;
-            }
-            frames.push(buffer[offset + 4..offset + 4 + length].to_vec());
-            offset += 4 + length;
-        }
-        buffer.drain(..offset);
+        take_frames(&mut buffer, |frame| frames.push(frame.to_vec()));
         if let Some(pause) = pause {
             tokio::time::sleep(pause).await;
         }
