@@ -145,7 +145,7 @@ async fn serve(
                     shared.lock().batch_progress(lease, messages, bytes);
                 };
                 let outcome = tokio::select! {
-                    outcome = connection.write_batch(&batch, framing, skip, &mut progress) => outcome,
+                    outcome = connection.write_batch(&mut batch, framing, skip, &mut progress) => outcome,
                     () = &mut deadline => return drain_timed_out(),
                 };
                 let written = Written {

@@ -110,10 +110,11 @@ impl Connection {
     ///
     /// `progress` is told, as the batch goes out, how many messages from its
     /// front are wholly written and the bytes they took, so that a write cut
-    /// off (its task dropped) counts those as sent.
+    /// off (its task dropped) counts those as sent. A WebSocket takes each
+    /// payload out of `batch` as it sends it (see `Pending::take_payload`).
     pub(crate) async fn write_batch(
         &mut self,
-        batch: &Pending,
+        batch: &mut Pending,
         framing: Framing,
         skip: usize,
         progress: &mut (dyn FnMut(usize, u64) + Send),
@@ -361,7 +362,7 @@ impl WholeFrames {
 
 async fn write_websocket(
     stream: &mut websocket::WsStream,
-    batch: &Pending,
+    batch: &mut Pending,
     progress: &mut (dyn FnMut(usize, u64) + Send),
 ) -> BatchOutcome {
     let mut chunk = WsChunk {
@@ -370,20 +371,23 @@ async fn write_websocket(
         unflushed_bytes: 0,
         progress,
     };
-    for run in batch.runs() {
-        let result = match run {
-            Run::Payload(payload) => chunk.feed(stream, payload.clone()).await,
+    for index in 0..batch.run_count() {
+        let result = match batch.take_payload(index) {
+            // Moved into the codec, not cloned: a fed message is never resent.
+            Some(payload) => chunk.feed(stream, payload).await,
             // WebSocket payloads are never copied into frames (see
             // `pending`), but a run of frames would still go one message
             // per WebSocket frame.
-            Run::Frames { bytes, .. } => {
+            None => {
                 let mut result = Ok(());
-                for frame in pending::frames(bytes) {
-                    result = chunk
-                        .feed(stream, Bytes::copy_from_slice(&frame[4..]))
-                        .await;
-                    if result.is_err() {
-                        break;
+                if let Some(Run::Frames { bytes, .. }) = batch.run(index) {
+                    for frame in pending::frames(bytes) {
+                        result = chunk
+                            .feed(stream, Bytes::copy_from_slice(&frame[4..]))
+                            .await;
+                        if result.is_err() {
+                            break;
+                        }
                     }
                 }
                 result

@@ -201,7 +201,27 @@ impl Pending {
         }
     }
 
+    /// How many runs the queue holds (see [`Pending::run`]).
+    pub(crate) fn run_count(&self) -> usize {
+        self.segments.len()
+    }
+
+    /// Takes the payload of run `index` if it is one whole message, leaving
+    /// an empty one, for a codec that must own what it sends (WebSocket):
+    /// cloning a `Bytes` made from a `Vec` allocates, moving it does not. A
+    /// writer takes a message only as it hands it to the connection, and a
+    /// message handed over is written or failed, never queued again (see
+    /// `requeue_from`, which keeps only messages after the settled ones), so
+    /// no emptied payload is ever sent.
+    pub(crate) fn take_payload(&mut self, index: usize) -> Option<Bytes> {
+        match self.segments.get_mut(index)? {
+            Segment::Shared(message) => Some(std::mem::take(&mut message.payload)),
+            Segment::Inline { .. } => None,
+        }
+    }
+
     /// The queued runs, in order.
+    #[cfg(test)]
     pub(crate) fn runs(&self) -> impl Iterator<Item = Run<'_>> + '_ {
         self.segments.iter().map(|segment| match segment {
             Segment::Inline { start, end, count } => Run::Frames {
@@ -303,5 +323,25 @@ mod tests {
         let mut expected_after: Vec<Vec<u8>> = expected[3..].to_vec();
         expected_after.push(b"later".to_vec());
         assert_eq!(contents(&queue), expected_after);
+    }
+
+    #[test]
+    fn payloads_taken_by_a_writer_are_never_queued_again() {
+        let mut pending = Pending::default();
+        for index in 0..4u8 {
+            pending.push(Bytes::from(vec![index; 8]).into(), false);
+        }
+        // A WebSocket writer fed the first two, and the connection failed.
+        assert_eq!(pending.take_payload(0), Some(Bytes::from(vec![0; 8])));
+        assert_eq!(pending.take_payload(1), Some(Bytes::from(vec![1; 8])));
+        let mut queue = Pending::default();
+        pending.requeue_from(2, &mut queue);
+        assert_eq!(contents(&queue), [vec![2; 8], vec![3; 8]]);
+
+        // A run of copied frames has no payload to take.
+        let mut copied = Pending::default();
+        copied.push(Bytes::from_static(b"frame").into(), true);
+        assert_eq!(copied.take_payload(0), None);
+        assert_eq!(copied.take_payload(1), None);
     }
 }
