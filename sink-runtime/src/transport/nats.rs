@@ -192,7 +192,7 @@ impl NatsConnection {
     /// before it are written, it alone fails, the rest stay queued.
     pub(crate) async fn write_batch(
         &mut self,
-        batch: &Pending,
+        batch: &mut Pending,
         progress: &mut (dyn FnMut(usize, u64) + Send),
     ) -> BatchOutcome {
         // NATS payloads are never copied into frames, so every message is
@@ -214,8 +214,9 @@ impl NatsConnection {
             .iter()
             .position(|queued| queued.payload.len() > max_payload)
             .unwrap_or(messages.len());
+        let too_large = messages.get(end).map(|queued| queued.payload.len());
         let mut outcome = match &self.jetstream {
-            None => self.write_core(&messages[..end], progress).await,
+            None => self.write_core(batch, end, progress).await,
             Some(jetstream) => {
                 let publish = Publish {
                     jetstream,
@@ -227,37 +228,45 @@ impl NatsConnection {
                 publish.write(progress).await
             }
         };
-        if end < messages.len() && outcome.error.is_none() {
+        if let Some(size) = too_large
+            && outcome.error.is_none()
+        {
             outcome.uncertain = 1;
             outcome.error = Some(format!(
-                "a message of {} bytes is larger than the NATS server's max_payload of {max_payload} bytes; \
-                 lower the sink's `max_message_bytes` to at most {max_payload}, or raise the server's `max_payload`",
-                messages[end].payload.len()
+                "a message of {size} bytes is larger than the NATS server's max_payload of {max_payload} bytes; \
+                 lower the sink's `max_message_bytes` to at most {max_payload}, or raise the server's `max_payload`"
             ));
         }
         outcome
     }
 
-    /// Publishes `messages`, then flushes once.
+    /// Publishes the first `end` messages of `batch`, then flushes once.
+    /// Each payload is moved into the client rather than cloned (cloning a
+    /// `Bytes` made from a `Vec` allocates): a message handed to the client
+    /// is written or failed, never published again (at most once), so its
+    /// emptied place in the batch is never read.
     async fn write_core(
         &self,
-        messages: &[&Queued],
+        batch: &mut Pending,
+        end: usize,
         progress: &mut (dyn FnMut(usize, u64) + Send),
     ) -> BatchOutcome {
         let mut outcome = BatchOutcome::default();
         let mut bytes = 0u64;
-        for (index, queued) in messages.iter().enumerate() {
-            let result = match headers(&queued.metadata) {
+        for index in 0..end {
+            let headers = batch
+                .whole(index)
+                .and_then(|queued| headers(&queued.metadata));
+            // Every message is whole: `write_batch` checked.
+            let payload = batch.take_payload(index).unwrap_or_default();
+            let len = payload.len() as u64;
+            let result = match headers {
                 Some(headers) => {
                     self.client
-                        .publish_with_headers(self.subject.clone(), headers, queued.payload.clone())
+                        .publish_with_headers(self.subject.clone(), headers, payload)
                         .await
                 }
-                None => {
-                    self.client
-                        .publish(self.subject.clone(), queued.payload.clone())
-                        .await
-                }
+                None => self.client.publish(self.subject.clone(), payload).await,
             };
             if let Err(error) = result {
                 // The client is gone. What it took may or may not have
@@ -266,14 +275,14 @@ impl NatsConnection {
                 outcome.error = Some(format!("publishing to NATS failed: {error}"));
                 return outcome;
             }
-            bytes += queued.payload.len() as u64;
+            bytes += len;
         }
         if let Err(error) = self.client.flush().await {
-            outcome.uncertain = messages.len();
+            outcome.uncertain = end;
             outcome.error = Some(format!("flushing to NATS failed: {error}"));
             return outcome;
         }
-        outcome.written = messages.len();
+        outcome.written = end;
         outcome.bytes = bytes;
         progress(outcome.written, outcome.bytes);
         outcome
