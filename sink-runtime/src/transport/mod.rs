@@ -371,29 +371,44 @@ async fn write_websocket(
         unflushed_bytes: 0,
         progress,
     };
-    for index in 0..batch.run_count() {
-        let result = match batch.take_payload(index) {
-            // Moved into the codec, not cloned: a fed message is never resent.
-            Some(payload) => chunk.feed(stream, payload).await,
-            // WebSocket payloads are never copied into frames (see
-            // `pending`), but a run of frames would still go one message
-            // per WebSocket frame.
+    let mut index = 0;
+    // WebSocket payloads are never copied into frames (see `pending`), but
+    // a run of frames would still go one message per WebSocket frame.
+    let mut copied: Vec<Bytes> = Vec::new();
+    loop {
+        let payload = match copied.pop() {
+            Some(payload) => payload,
+            None if index == batch.run_count() => break,
             None => {
-                let mut result = Ok(());
-                if let Some(Run::Frames { bytes, .. }) = batch.run(index) {
-                    for frame in pending::frames(bytes) {
-                        result = chunk
-                            .feed(stream, Bytes::copy_from_slice(&frame[4..]))
-                            .await;
-                        if result.is_err() {
-                            break;
+                index += 1;
+                match batch.take_payload(index - 1) {
+                    // Moved into the codec, not cloned: a fed message is never resent.
+                    Some(payload) => payload,
+                    None => {
+                        if let Some(Run::Frames { bytes, .. }) = batch.run(index - 1) {
+                            copied.extend(
+                                pending::frames(bytes)
+                                    .map(|frame| Bytes::copy_from_slice(&frame[4..])),
+                            );
+                            copied.reverse();
                         }
+                        continue;
                     }
                 }
-                result
             }
         };
-        if let Err(error) = result {
+        // One flat loop, the feed inline: this runs once per message. The
+        // message counts as fed before the codec has it: its payload is
+        // moved out of the batch, so if the feed fails it must fail with
+        // the unflushed ones rather than be queued again, empty.
+        chunk.unflushed += 1;
+        chunk.unflushed_bytes += payload.len() as u64;
+        if let Err(error) = stream.feed(tungstenite::Message::Binary(payload)).await {
+            return chunk.failed(error.to_string());
+        }
+        if chunk.unflushed_bytes >= WRITE_CHUNK as u64
+            && let Err(error) = chunk.flush(stream).await
+        {
             return chunk.failed(error);
         }
     }
@@ -413,24 +428,6 @@ struct WsChunk<'p> {
 }
 
 impl WsChunk<'_> {
-    async fn feed(
-        &mut self,
-        stream: &mut websocket::WsStream,
-        payload: Bytes,
-    ) -> Result<(), String> {
-        let len = payload.len() as u64;
-        stream
-            .feed(tungstenite::Message::Binary(payload))
-            .await
-            .map_err(|error| error.to_string())?;
-        self.unflushed += 1;
-        self.unflushed_bytes += len;
-        if self.unflushed_bytes >= WRITE_CHUNK as u64 {
-            self.flush(stream).await?;
-        }
-        Ok(())
-    }
-
     async fn flush(&mut self, stream: &mut websocket::WsStream) -> Result<(), String> {
         if self.unflushed == 0 {
             return Ok(());

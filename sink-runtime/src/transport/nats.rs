@@ -270,8 +270,9 @@ impl NatsConnection {
             };
             if let Err(error) = result {
                 // The client is gone. What it took may or may not have
-                // reached the server: failed, never sent again (at most once).
-                outcome.uncertain = index;
+                // reached the server: failed, never sent again (at most
+                // once). This message too: its payload was moved out.
+                outcome.uncertain = index + 1;
                 outcome.error = Some(format!("publishing to NATS failed: {error}"));
                 return outcome;
             }
