@@ -91,6 +91,8 @@ impl ServiceKind {
 /// schema's range, and the settings that only apply to some endpoints
 /// (`framing`, `jetstream`, `jetstream_max_in_flight`, `tls_ca_file`) are
 /// set by methods that return the validator's error for any other endpoint.
+/// The endpoint is only set by `new`: the settings above were checked against
+/// it, so another endpoint means a new `LeafConfig`.
 ///
 /// ```
 /// use sink_runtime::config::{Endpoint, Framing, LeafConfig}; // `sinks::config` in a crate that uses `sinks`
