@@ -40,17 +40,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dead_address = TcpListener::bind("127.0.0.1:0").await?.local_addr()?;
 
     let quick = RetryPolicy::default()
-        .max_retries(1)
-        .retry_delay(Duration::from_millis(10))
-        .connect_timeout(Duration::from_millis(300));
+        .with_max_retries(1)
+        .with_retry_delay(Duration::from_millis(10))
+        .with_connect_timeout(Duration::from_millis(300));
     let endpoint = |address| Endpoint::parse_direct(&format!("tcp://{address}"));
     let ticks = EndpointSink::direct(
         "ticks",
-        LeafConfig::new(endpoint(live_address)?).retry(quick),
+        LeafConfig::new(endpoint(live_address)?).with_retry(quick),
     );
     let audit = EndpointSink::direct(
         "audit",
-        LeafConfig::new(endpoint(dead_address)?).retry(quick),
+        LeafConfig::new(endpoint(dead_address)?).with_retry(quick),
     );
 
     for index in 0..100 {

@@ -77,7 +77,7 @@ async fn an_overlay_and_an_endpoint_override_win_over_the_compiled_values() {
         .endpoint("relay", format!("unix://{}", path.display()))
         .endpoint("gateway", format!("tcp://{gateway}"));
     let sinks = Deployed::with_overrides(&overrides).expect("valid overrides");
-    assert_eq!(sinks.relay().config().buffer_size, 7);
+    assert_eq!(sinks.relay().config().buffer_size(), 7);
     assert_eq!(
         sinks.relay().metadata().labels,
         [("team".to_owned(), "ops".to_owned())]

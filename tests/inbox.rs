@@ -21,7 +21,7 @@ fn sink_to(inbox: &Inbox) -> EndpointSink {
     let endpoint = Endpoint::parse_direct(&inbox.local_endpoint()).expect("a sink endpoint");
     EndpointSink::direct(
         "feed",
-        LeafConfig::new(endpoint).retry(support::quick_retry()),
+        LeafConfig::new(endpoint).with_retry(support::quick_retry()),
     )
 }
 

@@ -64,15 +64,15 @@ async fn soak(plan: Plan) {
     ));
 
     let retry = RetryPolicy::default()
-        .max_retries(50)
-        .retry_delay(Duration::from_millis(20))
-        .backoff_multiplier(1.0)
-        .connect_timeout(Duration::from_secs(1));
+        .with_max_retries(50)
+        .with_retry_delay(Duration::from_millis(20))
+        .with_backoff_multiplier(1.0)
+        .with_connect_timeout(Duration::from_secs(1));
     let sink = EndpointSink::relay(
         "soak",
-        LeafConfig::new(Endpoint::Unix(path.clone()))
-            .buffer_size(4096)
-            .retry(retry),
+        LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path"))
+            .with_buffer_size(4096)
+            .with_retry(retry),
     );
 
     let started = Instant::now();

@@ -63,7 +63,7 @@ pub fn measure_call(
     );
     let sink = EndpointSink::relay(
         "bench",
-        LeafConfig::new(peer.endpoint.clone()).buffer_size(4 * BATCH as usize),
+        LeafConfig::new(peer.endpoint.clone()).with_buffer_size(4 * BATCH as usize),
     );
     runtime.block_on(async {
         sink.connect().await.expect("connect");

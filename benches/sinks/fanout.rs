@@ -140,7 +140,9 @@ impl MessageSink for PointerProbe {
         // sinks' shape by asking an idle relay for one.
         let relay = EndpointSink::relay(
             "probe",
-            LeafConfig::new(sinks::config::Endpoint::Unix("/probe".into())),
+            LeafConfig::new(
+                sinks::config::Endpoint::unix("/probe").expect("an absolute socket path"),
+            ),
         );
         relay.metadata()
     }

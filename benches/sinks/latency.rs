@@ -89,7 +89,10 @@ pub fn run(
         };
         match sender {
             Sender::Sink => {
-                let sink = EndpointSink::relay("bench", LeafConfig::new(Endpoint::Unix(path)));
+                let sink = EndpointSink::relay(
+                    "bench",
+                    LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path")),
+                );
                 sink.connect().await.expect("connect");
                 for index in 0..total {
                     stamp(index);

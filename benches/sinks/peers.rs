@@ -87,7 +87,7 @@ impl Peer {
                     count_frames(stream, expect)
                 });
                 Peer {
-                    endpoint: Endpoint::Unix(path.clone()),
+                    endpoint: Endpoint::unix(&path).expect("an absolute socket path"),
                     address: String::new(),
                     path: Some(path),
                     thread,

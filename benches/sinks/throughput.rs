@@ -22,7 +22,7 @@ use crate::run_task;
 pub fn sink_for(transport: Transport, peer: &Peer, buffer_size: Option<usize>) -> EndpointSink {
     let mut config = LeafConfig::new(peer.endpoint.clone());
     if let Some(buffer_size) = buffer_size {
-        config = config.buffer_size(buffer_size);
+        config = config.with_buffer_size(buffer_size);
     }
     match transport {
         Transport::Unix => EndpointSink::relay("bench", config),

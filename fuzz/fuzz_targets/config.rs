@@ -20,7 +20,7 @@ fn check(verdict: Result<ServicesConfig, sink_runtime::config::ConfigErrors>) {
                     }
                     // Every accepted retry policy has a budget, without a panic.
                     ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => {
-                        let _ = leaf.retry.connect_budget();
+                        let _ = leaf.retry().connect_budget();
                     }
                     _ => {}
                 }

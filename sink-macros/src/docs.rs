@@ -39,7 +39,7 @@ pub(crate) fn accessor(service: &ServiceConfig, file: &str) -> String {
                 "**{}** `{}`: sends to `{}`.\n\n{}.{pending}\n\n{location}",
                 service.kind.type_name(),
                 service.name,
-                leaf.endpoint,
+                leaf.endpoint(),
                 settings.join(", "),
             )
         }
@@ -66,7 +66,7 @@ fn metadata(service: &ServiceConfig) -> String {
 
 fn destination(service: &ServiceConfig) -> String {
     match &service.kind {
-        ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => format!("`{}`", leaf.endpoint),
+        ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => format!("`{}`", leaf.endpoint()),
         ServiceKind::Composite(composite) => {
             let targets: Vec<String> = composite
                 .targets

@@ -90,7 +90,7 @@ fn generate(
         let (ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf)) = &service.kind else {
             return None;
         };
-        let ca = leaf.tls_ca_file.as_ref()?;
+        let ca = leaf.tls_ca_file()?;
         let (service, text) = (&service.name, ca.written());
         let path = ca.path().to_string_lossy().into_owned();
         Some(quote!((#service, #text, ::core::include_bytes!(#path))))

@@ -33,7 +33,7 @@ pub(crate) fn run(args: &GraphArgs) -> Verdict {
 fn details(service: &ServiceConfig) -> String {
     match &service.kind {
         ServiceKind::Relay(leaf) | ServiceKind::Direct(leaf) => {
-            format!("{} · {}", service.kind.type_name(), leaf.endpoint)
+            format!("{} · {}", service.kind.type_name(), leaf.endpoint())
         }
         ServiceKind::Composite(composite) => composite.pattern.as_str().to_owned(),
         // A kind this CLI does not know yet still gets its node.

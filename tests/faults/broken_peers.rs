@@ -25,7 +25,7 @@ const PAYLOAD: usize = 64;
 fn sink_for(transport: &Transport, name: &str) -> EndpointSink {
     EndpointSink::direct(
         name,
-        LeafConfig::new(transport.endpoint()).retry(quick_retry()),
+        LeafConfig::new(transport.endpoint()).with_retry(quick_retry()),
     )
 }
 

@@ -32,13 +32,13 @@ async fn failover_moves_to_backup_within_retry_budget_and_back_when_primary_retu
     let primary_at = Transport::unix(dir.path(), "primary");
     let backup_at = Transport::unix(dir.path(), "backup");
     let retry = RetryPolicy::default()
-        .max_retries(3)
-        .retry_delay(Duration::from_millis(20))
-        .backoff_multiplier(1.0)
-        .connect_timeout(Duration::from_millis(200))
-        .wait_timeout(Duration::from_secs(2));
-    let primary = Arc::new(primary_at.sink("primary", |config| config.retry(retry)));
-    let backup = Arc::new(backup_at.sink("backup", |config| config.retry(retry)));
+        .with_max_retries(3)
+        .with_retry_delay(Duration::from_millis(20))
+        .with_backoff_multiplier(1.0)
+        .with_connect_timeout(Duration::from_millis(200))
+        .with_wait_timeout(Duration::from_secs(2));
+    let primary = Arc::new(primary_at.sink("primary", |config| config.with_retry(retry)));
+    let backup = Arc::new(backup_at.sink("backup", |config| config.with_retry(retry)));
     let failover = Arc::new(composite(
         "failover",
         CompositePattern::Failover,
@@ -174,8 +174,9 @@ async fn failover_moves_to_backup_within_retry_budget_and_back_when_primary_retu
 async fn round_robin_with_one_dead_target_keeps_delivering_through_the_others() {
     let dir = tempfile::tempdir().expect("temp dir");
     let at = ["dead", "left", "right"].map(|name| Transport::unix(dir.path(), name));
-    let sinks = [&at[0], &at[1], &at[2]]
-        .map(|transport| Arc::new(transport.sink("target", |config| config.retry(give_up_fast()))));
+    let sinks = [&at[0], &at[1], &at[2]].map(|transport| {
+        Arc::new(transport.sink("target", |config| config.with_retry(give_up_fast())))
+    });
     let logs = [Log::default(), Log::default()];
     let peers = [
         serve_forever(at[1].bind().await, logs[0].clone()),
@@ -225,9 +226,9 @@ async fn round_robin_with_one_dead_target_keeps_delivering_through_the_others() 
 async fn fanout_with_one_dead_target_delivers_to_the_rest_and_names_the_dead_one() {
     let dir = tempfile::tempdir().expect("temp dir");
     let at = ["left", "dead", "right"].map(|name| Transport::unix(dir.path(), name));
-    let left = Arc::new(at[0].sink("left", |config| config.retry(give_up_fast())));
-    let dead = Arc::new(at[1].sink("dead", |config| config.retry(give_up_fast())));
-    let right = Arc::new(at[2].sink("right", |config| config.retry(give_up_fast())));
+    let left = Arc::new(at[0].sink("left", |config| config.with_retry(give_up_fast())));
+    let dead = Arc::new(at[1].sink("dead", |config| config.with_retry(give_up_fast())));
+    let right = Arc::new(at[2].sink("right", |config| config.with_retry(give_up_fast())));
     let logs = [Log::default(), Log::default()];
     let peers = [
         serve_forever(at[0].bind().await, logs[0].clone()),

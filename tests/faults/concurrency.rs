@@ -19,9 +19,9 @@ const FLUSH_SOCKETS: &str = "/tmp/sinks-faults-flush";
 fn unix_sink(name: &str, path: &Path) -> EndpointSink {
     EndpointSink::direct(
         name,
-        LeafConfig::new(Endpoint::Unix(path.to_owned()))
-            .buffer_size(4096)
-            .retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_buffer_size(4096)
+            .with_retry(quick_retry()),
     )
 }
 

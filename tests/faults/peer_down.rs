@@ -28,14 +28,14 @@ async fn tcp_send_to_absent_peer_fails_within_budget_then_succeeds_once_it_is_up
 /// same sink is delivered.
 async fn absent_then_up(transport: Transport) {
     let retry = give_up_fast();
-    let sink = transport.sink("late", |config| config.retry(retry));
+    let sink = transport.sink("late", |config| config.with_retry(retry));
 
     let started = Instant::now();
     let result = bounded("a send to an absent peer", sink.send(message(1))).await;
     let elapsed = started.elapsed();
     match result {
         Err(SinkError::ConnectionFailed { attempts, .. }) => {
-            assert_eq!(attempts, 1 + retry.max_retries, "every attempt was made")
+            assert_eq!(attempts, 1 + retry.max_retries(), "every attempt was made")
         }
         other => panic!("expected ConnectionFailed, got {other:?}"),
     }
@@ -84,7 +84,7 @@ async fn send_to_peer_that_never_answers_fails_when_every_attempt_timed_out() {
         }
     });
     let retry = give_up_fast();
-    let sink = transport.sink("silent", |config| config.retry(retry));
+    let sink = transport.sink("silent", |config| config.with_retry(retry));
 
     let started = Instant::now();
     let result = bounded("a send to a silent peer", sink.send(message(1))).await;
@@ -93,16 +93,16 @@ async fn send_to_peer_that_never_answers_fails_when_every_attempt_timed_out() {
         Err(SinkError::ConnectionFailed {
             attempts, reason, ..
         }) => {
-            assert_eq!(*attempts, 1 + retry.max_retries);
+            assert_eq!(*attempts, 1 + retry.max_retries());
             assert!(reason.contains("timed out"), "reason: {reason}");
         }
         other => panic!("expected ConnectionFailed after timeouts, got {other:?}"),
     }
-    let attempts_time = retry.connect_timeout * (1 + retry.max_retries);
+    let attempts_time = retry.connect_timeout() * (1 + retry.max_retries());
     assert!(
         elapsed >= attempts_time && elapsed <= retry.connect_budget() + SLACK,
         "took {elapsed:?}; every attempt should have waited out {:?}, the whole connect at most {:?}",
-        retry.connect_timeout,
+        retry.connect_timeout(),
         retry.connect_budget()
     );
 

@@ -52,8 +52,8 @@ async fn websocket_reconnects_after_peer_restart_in_order_without_duplicates() {
 
 fn config(transport: &Transport) -> LeafConfig {
     LeafConfig::new(transport.endpoint())
-        .buffer_size(1024)
-        .retry(quick_retry())
+        .with_buffer_size(1024)
+        .with_retry(quick_retry())
 }
 
 /// Serves `RESTARTS + 1` incarnations on the same address, each accepting one

@@ -46,21 +46,21 @@ pub(crate) async fn eventually(what: &str, mut condition: impl FnMut() -> bool) 
 /// ride out a peer that is down for a few hundred milliseconds.
 pub(crate) fn quick_retry() -> RetryPolicy {
     RetryPolicy::default()
-        .max_retries(50)
-        .retry_delay(Duration::from_millis(20))
-        .backoff_multiplier(1.0)
-        .connect_timeout(Duration::from_millis(500))
-        .wait_timeout(Duration::from_secs(5))
+        .with_max_retries(50)
+        .with_retry_delay(Duration::from_millis(20))
+        .with_backoff_multiplier(1.0)
+        .with_connect_timeout(Duration::from_millis(500))
+        .with_wait_timeout(Duration::from_secs(5))
 }
 
 /// Gives up quickly: two attempts 20 ms apart, each bounded by 300 ms.
 pub(crate) fn give_up_fast() -> RetryPolicy {
     RetryPolicy::default()
-        .max_retries(1)
-        .retry_delay(Duration::from_millis(20))
-        .backoff_multiplier(1.0)
-        .connect_timeout(Duration::from_millis(300))
-        .wait_timeout(Duration::from_secs(2))
+        .with_max_retries(1)
+        .with_retry_delay(Duration::from_millis(20))
+        .with_backoff_multiplier(1.0)
+        .with_connect_timeout(Duration::from_millis(300))
+        .with_wait_timeout(Duration::from_secs(2))
 }
 
 /// A message whose payload starts with `id` (little-endian), padded to `size` bytes.
@@ -262,11 +262,10 @@ impl Transport {
     /// The endpoint a sink uses to reach this transport.
     pub(crate) fn endpoint(&self) -> Endpoint {
         match self {
-            Transport::Unix(path) => Endpoint::Unix(path.clone()),
-            Transport::Tcp(address) => Endpoint::Tcp {
-                host: address.ip().to_string(),
-                port: address.port(),
-            },
+            Transport::Unix(path) => Endpoint::unix(path).expect("an absolute socket path"),
+            Transport::Tcp(address) => format!("tcp://{address}")
+                .parse()
+                .expect("a valid tcp:// endpoint"),
             Transport::WebSocket(address) => {
                 Endpoint::parse_direct(&format!("ws://{address}/feed")).expect("a valid ws:// URL")
             }

@@ -28,9 +28,9 @@ async fn stalled_peer_bounds_memory_and_backpressure_releases_when_it_reads() {
     let peer = stalling_peer(listener, log.clone(), reading_starts);
     let sink = Arc::new(EndpointSink::direct(
         "stalled",
-        LeafConfig::new(Endpoint::Unix(path))
-            .buffer_size(BUFFER)
-            .retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_buffer_size(BUFFER)
+            .with_retry(quick_retry()),
     ));
     bounded("connect", sink.connect()).await.expect("connect");
 

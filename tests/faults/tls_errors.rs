@@ -19,11 +19,11 @@ fn wss_sink(name: &str, port: u16, ca_file: Option<&std::path::Path>) -> Endpoin
     let endpoint =
         Endpoint::parse_direct(&format!("wss://127.0.0.1:{port}/feed")).expect("a wss:// URL");
     let retry = RetryPolicy::default()
-        .max_retries(0)
-        .connect_timeout(CONNECT_TIMEOUT);
-    let mut config = LeafConfig::new(endpoint).retry(retry);
+        .with_max_retries(0)
+        .with_connect_timeout(CONNECT_TIMEOUT);
+    let mut config = LeafConfig::new(endpoint).with_retry(retry);
     if let Some(path) = ca_file {
-        config = config.tls_ca_file(path);
+        config = config.with_tls_ca_file(path).expect("a wss:// endpoint");
     }
     EndpointSink::direct(name, config)
 }

@@ -25,14 +25,14 @@ async fn disconnect_while_a_connect_retries_a_refused_address_returns_promptly_a
     drop(std::os::unix::net::UnixListener::bind(&path).expect("bind"));
     let sink = Arc::new(EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path.clone())).retry(
+        LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path")).with_retry(
             RetryPolicy::default()
-                .max_retries(1_000)
-                .retry_delay(RETRY_DELAY)
-                .backoff_multiplier(1.0)
+                .with_max_retries(1_000)
+                .with_retry_delay(RETRY_DELAY)
+                .with_backoff_multiplier(1.0)
                 // Far beyond PROMPTLY, so the drain deadline cannot be what
                 // ends the connect.
-                .wait_timeout(Duration::from_secs(10)),
+                .with_wait_timeout(Duration::from_secs(10)),
         ),
     ));
     sink.try_send(numbered(1, 32))

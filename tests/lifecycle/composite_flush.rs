@@ -20,12 +20,12 @@ use crate::support::{SocketDir, bounded, eventually, numbered};
 fn doomed(name: &str, path: PathBuf, max_retries: u32, retry_delay: Duration) -> Arc<EndpointSink> {
     Arc::new(EndpointSink::direct(
         name,
-        LeafConfig::new(Endpoint::Unix(path)).retry(
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path")).with_retry(
             RetryPolicy::default()
-                .max_retries(max_retries)
-                .retry_delay(retry_delay)
-                .backoff_multiplier(1.0)
-                .wait_timeout(Duration::from_secs(5)),
+                .with_max_retries(max_retries)
+                .with_retry_delay(retry_delay)
+                .with_backoff_multiplier(1.0)
+                .with_wait_timeout(Duration::from_secs(5)),
         ),
     ))
 }

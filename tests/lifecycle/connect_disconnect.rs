@@ -61,9 +61,9 @@ async fn connect_disconnect_loop_against_a_try_send_thread_keeps_one_connection_
     let peer = WatchedPeer::start(listener);
     let sink = Arc::new(EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path))
-            .buffer_size(512)
-            .retry(quick_retry().wait_timeout(WAIT)),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_buffer_size(512)
+            .with_retry(quick_retry().with_wait_timeout(WAIT)),
     ));
     let stop = Arc::new(AtomicBool::new(false));
     let sender = try_send_thread(

@@ -63,9 +63,9 @@ async fn the_last_holder_dropping_a_sink_mid_stream_delivers_what_it_accepted_an
     // sends wait for room, so the last drop finds messages still queued.
     let sink = Arc::new(EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path))
-            .buffer_size(32)
-            .retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_buffer_size(32)
+            .with_retry(quick_retry()),
     ));
     let producers: Vec<_> = (0..4u32)
         .map(|producer| {
@@ -106,9 +106,9 @@ async fn a_sink_dropped_while_reconnecting_delivers_its_queue_once_the_peer_is_b
     let first = WatchedPeer::start(bind_unix(&path));
     let sink = Arc::new(EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path.clone()))
-            .buffer_size(10_000)
-            .retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path"))
+            .with_buffer_size(10_000)
+            .with_retry(quick_retry()),
     ));
     let mut log = ProducerLog::default();
     for seq in 0..200 {

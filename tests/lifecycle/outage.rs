@@ -49,11 +49,11 @@ const ABSENT_AT_START: Duration = Duration::from_millis(300);
 /// The relay: `max_retries = 1`, `retry_delay_ms = 10`.
 fn gives_up_after_two_attempts() -> RetryPolicy {
     RetryPolicy::default()
-        .max_retries(1)
-        .retry_delay(Duration::from_millis(10))
-        .backoff_multiplier(1.0)
-        .connect_timeout(Duration::from_millis(300))
-        .wait_timeout(Duration::from_secs(2))
+        .with_max_retries(1)
+        .with_retry_delay(Duration::from_millis(10))
+        .with_backoff_multiplier(1.0)
+        .with_connect_timeout(Duration::from_millis(300))
+        .with_wait_timeout(Duration::from_secs(2))
 }
 
 /// One run: how many producers, how many outages, how long each phase lasts.
@@ -117,7 +117,8 @@ pub async fn run(plan: Plan) {
     let path = dir.path("relay");
     let sink = Arc::new(EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path.clone())).retry(gives_up_after_two_attempts()),
+        LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path"))
+            .with_retry(gives_up_after_two_attempts()),
     ));
     let stop = Arc::new(AtomicBool::new(false));
     let producers: Vec<_> = (0..plan.producers)

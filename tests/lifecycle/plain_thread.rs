@@ -25,7 +25,8 @@ fn handle_block_on_send_from_a_plain_thread_connects_and_delivers() {
     let peer = runtime.block_on(async { WatchedPeer::start(bind_unix(&path)) });
     let sink = Arc::new(EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path)).retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_retry(quick_retry()),
     ));
 
     let handle = runtime.handle().clone();

@@ -35,9 +35,9 @@ fn current_thread() -> Runtime {
 fn leaked_sink(path: std::path::PathBuf, buffer_size: usize) -> &'static EndpointSink {
     Box::leak(Box::new(EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path))
-            .buffer_size(buffer_size)
-            .retry(quick_retry().wait_timeout(WAIT)),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_buffer_size(buffer_size)
+            .with_retry(quick_retry().with_wait_timeout(WAIT)),
     )))
 }
 

@@ -29,9 +29,9 @@ const BUFFER: usize = 8;
 fn stalled_sink(peer_path: std::path::PathBuf) -> EndpointSink {
     EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(peer_path))
-            .buffer_size(BUFFER)
-            .retry(quick_retry().wait_timeout(DEADLINE)),
+        LeafConfig::new(Endpoint::unix(peer_path).expect("an absolute socket path"))
+            .with_buffer_size(BUFFER)
+            .with_retry(quick_retry().with_wait_timeout(DEADLINE)),
     )
 }
 

@@ -24,9 +24,9 @@ fn the_macro_builds_nats_sinks_as_the_factory_does() {
         assert_eq!(sink.config(), expected, "{name}");
     }
     let flow = sinks.order_flow().config();
-    assert!(flow.jetstream);
-    assert_eq!(flow.jetstream_max_in_flight, 64);
-    let Endpoint::Nats(endpoint) = &flow.endpoint else {
+    assert!(flow.jetstream());
+    assert_eq!(flow.jetstream_max_in_flight(), 64);
+    let Endpoint::Nats(endpoint) = &flow.endpoint() else {
         panic!("a nats endpoint");
     };
     assert_eq!(endpoint.servers.len(), 2);

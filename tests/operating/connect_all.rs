@@ -56,7 +56,7 @@ async fn connect_all_names_an_endpoint_that_does_not_answer_within_the_timeout()
     let (listener, address) = bind_tcp().await;
     // Accepts the TCP connection, never answers the WebSocket handshake.
     let _silent = SilentPeer::start(listener);
-    let patient = give_up_fast().connect_timeout(Duration::from_secs(30));
+    let patient = give_up_fast().with_connect_timeout(Duration::from_secs(30));
     let silent = Arc::new(sink_to("ca_silent", ws_endpoint(address), patient));
 
     let timeout = Duration::from_millis(200);

@@ -51,7 +51,7 @@ async fn a_connect_that_gives_up_logs_the_failed_attempt_and_retries_exhausted_o
     let sink = sink_to(
         "ev_gives_up",
         tcp_endpoint(address),
-        give_up_fast().max_retries(0),
+        give_up_fast().with_max_retries(0),
     );
 
     let error = bounded("send", sink.send(numbered(0, 16)))
@@ -83,7 +83,7 @@ async fn every_connect_attempt_runs_in_a_connect_span_naming_sink_endpoint_and_a
     let sink = sink_to(
         "ev_spans",
         tcp_endpoint(address),
-        give_up_fast().max_retries(2),
+        give_up_fast().with_max_retries(2),
     );
     let _ = bounded("send", sink.send(numbered(0, 16))).await;
 
@@ -172,8 +172,8 @@ async fn messages_that_fail_when_reconnecting_gives_up_are_one_error_event_with_
     // Reconnecting is refused for about 300 ms before it gives up: room
     // enough to queue behind it.
     let retry = give_up_fast()
-        .max_retries(30)
-        .retry_delay(Duration::from_millis(10));
+        .with_max_retries(30)
+        .with_retry_delay(Duration::from_millis(10));
     let sink = unix_sink("ev_failed", &path, retry);
 
     bounded("send", sink.send(numbered(0, 16)))

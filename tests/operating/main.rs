@@ -34,11 +34,11 @@ use sinks::config::{Endpoint, LeafConfig, RetryPolicy};
 fn unix_sink(name: &str, path: &Path, retry: RetryPolicy) -> EndpointSink {
     EndpointSink::direct(
         name,
-        LeafConfig::new(Endpoint::Unix(path.to_owned())).retry(retry),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path")).with_retry(retry),
     )
 }
 
 /// A direct sink to `endpoint`.
 fn sink_to(name: &str, endpoint: Endpoint, retry: RetryPolicy) -> EndpointSink {
-    EndpointSink::direct(name, LeafConfig::new(endpoint).retry(retry))
+    EndpointSink::direct(name, LeafConfig::new(endpoint).with_retry(retry))
 }

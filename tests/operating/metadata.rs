@@ -21,9 +21,9 @@ async fn queue_depth_counts_every_message_not_yet_written_while_the_peer_is_paus
     let (listener, path) = dir.bind("paused");
     let peer = Peer::length_prefixed(listener);
     peer.pause_reading();
-    let config = LeafConfig::new(Endpoint::Unix(path))
-        .retry(quick_retry())
-        .buffer_size(10_000);
+    let config = LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+        .with_retry(quick_retry())
+        .with_buffer_size(10_000);
     let sink = EndpointSink::direct("md_queue", config);
     bounded("connect", sink.connect()).await.expect("connect");
 

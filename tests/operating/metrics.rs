@@ -78,8 +78,8 @@ async fn metric_values_equal_the_metadata_counters_after_a_run_with_a_reconnect_
     let (listener, path) = dir.bind("metered");
     let peer = Peer::length_prefixed(listener);
     let retry = give_up_fast()
-        .max_retries(30)
-        .retry_delay(Duration::from_millis(10));
+        .with_max_retries(30)
+        .with_retry_delay(Duration::from_millis(10));
     // Handles are registered when the sink is built: only that needs the
     // recorder; every update later goes to the handles, on any thread.
     let sink = metrics::with_local_recorder(&recorded, || unix_sink("mx_run", &path, retry));

@@ -44,9 +44,9 @@ fn send_then_drop_the_runtime(name: &str, sending: Sending) -> (Counted, SinkMet
         (path, CountingPeer::start(listener, Pace::Full, true))
     });
     // Room for every send, so none waits on the peer that does not read.
-    let config = LeafConfig::new(Endpoint::Unix(path.clone()))
-        .retry(quick_retry())
-        .buffer_size(SENDS as usize);
+    let config = LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path"))
+        .with_retry(quick_retry())
+        .with_buffer_size(SENDS as usize);
     let sink = EndpointSink::direct(name, config);
 
     let runtime = Builder::new_current_thread()

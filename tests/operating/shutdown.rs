@@ -17,9 +17,9 @@ const QUEUED: u64 = 100_000;
 
 /// A sink over `path` with room for every message these tests queue.
 fn roomy_sink(name: &str, path: std::path::PathBuf) -> EndpointSink {
-    let config = LeafConfig::new(Endpoint::Unix(path))
-        .retry(quick_retry())
-        .buffer_size(QUEUED as usize);
+    let config = LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+        .with_retry(quick_retry())
+        .with_buffer_size(QUEUED as usize);
     EndpointSink::direct(name, config)
 }
 

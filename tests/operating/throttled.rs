@@ -20,8 +20,8 @@ async fn a_dead_peer_under_ten_thousand_sends_logs_a_bounded_number_of_lines() {
     let started = Instant::now();
     let address = refused_tcp_address().await;
     let config = LeafConfig::new(tcp_endpoint(address))
-        .retry(give_up_fast().max_retries(0))
-        .buffer_size(16);
+        .with_retry(give_up_fast().with_max_retries(0))
+        .with_buffer_size(16);
     let sink = EndpointSink::direct("throttle_dead", config);
 
     let (mut refused, mut rejected, mut accepted) = (0u64, 0u64, 0u64);

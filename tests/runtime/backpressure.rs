@@ -25,9 +25,9 @@ async fn stalled(dir: &SocketDir, retry: RetryPolicy) -> (EndpointSink, Peer) {
     peer.pause_reading();
     let sink = EndpointSink::relay(
         "stalled",
-        LeafConfig::new(Endpoint::Unix(path))
-            .buffer_size(BUFFER)
-            .retry(retry),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_buffer_size(BUFFER)
+            .with_retry(retry),
     );
     bounded("connect", sink.connect()).await.expect("connect");
     (sink, peer)
@@ -108,9 +108,9 @@ async fn send_gives_up_with_timeout_when_no_room_is_made() {
     let dir = SocketDir::new();
     let wait_timeout = Duration::from_millis(200);
     let retry = RetryPolicy::default()
-        .max_retries(0)
-        .connect_timeout(Duration::from_millis(50))
-        .wait_timeout(wait_timeout);
+        .with_max_retries(0)
+        .with_connect_timeout(Duration::from_millis(50))
+        .with_wait_timeout(wait_timeout);
     let (sink, peer) = stalled(&dir, retry).await;
     let accepted = fill(&sink).await;
 
@@ -143,8 +143,8 @@ async fn one_senders_messages_arrive_in_order() {
     let sink = EndpointSink::direct(
         "ordered",
         LeafConfig::new(tcp_endpoint(address))
-            .buffer_size(64)
-            .retry(quick_retry()),
+            .with_buffer_size(64)
+            .with_retry(quick_retry()),
     );
     bounded("sending", async {
         for id in 0..COUNT {

@@ -20,7 +20,8 @@ use crate::support::{
 fn relay(name: &str, path: std::path::PathBuf) -> Arc<dyn MessageSink> {
     Arc::new(EndpointSink::relay(
         name,
-        LeafConfig::new(Endpoint::Unix(path)).retry(give_up_fast()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_retry(give_up_fast()),
     ))
 }
 
@@ -108,7 +109,7 @@ impl MessageSink for AddressRecorder {
         // SinkMetadata is non-exhaustive: take a real sink's and rename it.
         let mut metadata = EndpointSink::relay(
             self.name.clone(),
-            LeafConfig::new(Endpoint::Unix("/nonexistent".into())),
+            LeafConfig::new(Endpoint::unix("/nonexistent").expect("an absolute socket path")),
         )
         .metadata();
         metadata.name = self.name.clone();
@@ -267,7 +268,8 @@ async fn failover_stays_on_the_backup_and_returns_to_the_primary() {
             relay("primary", primary_path.clone()),
             Arc::new(EndpointSink::relay(
                 "backup",
-                LeafConfig::new(Endpoint::Unix(backup_path)).retry(quick_retry()),
+                LeafConfig::new(Endpoint::unix(backup_path).expect("an absolute socket path"))
+                    .with_retry(quick_retry()),
             )),
         ],
     )
@@ -338,11 +340,11 @@ async fn failover_probes_a_failed_target_at_the_default_interval() {
         vec![
             Arc::new(EndpointSink::direct(
                 "primary",
-                LeafConfig::new(crate::support::ws_endpoint(address)).retry(
+                LeafConfig::new(crate::support::ws_endpoint(address)).with_retry(
                     sinks::config::RetryPolicy::default()
-                        .max_retries(0)
-                        .connect_timeout(Duration::from_millis(100))
-                        .wait_timeout(Duration::from_secs(2)),
+                        .with_max_retries(0)
+                        .with_connect_timeout(Duration::from_millis(100))
+                        .with_wait_timeout(Duration::from_secs(2)),
                 ),
             )),
             relay("backup", backup_path),

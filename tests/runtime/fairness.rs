@@ -22,7 +22,8 @@ async fn a_tight_send_loop_lets_the_writer_and_other_tasks_run() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::relay(
         "fair",
-        LeafConfig::new(Endpoint::Unix(path)).buffer_size(2 * MESSAGES as usize),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_buffer_size(2 * MESSAGES as usize),
     );
     bounded("connect", sink.connect()).await.expect("connect");
 

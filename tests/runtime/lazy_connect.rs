@@ -23,7 +23,10 @@ fn building_a_sink_needs_no_runtime_and_opens_nothing() {
     let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
     listener.set_nonblocking(true).expect("non-blocking");
 
-    let sink = EndpointSink::relay("relay", LeafConfig::new(Endpoint::Unix(path)));
+    let sink = EndpointSink::relay(
+        "relay",
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path")),
+    );
     assert_eq!(sink.state(), ConnectionState::Disconnected);
     assert!(!sink.is_connected());
     let metadata = sink.metadata();
@@ -58,7 +61,8 @@ async fn first_send_opens_the_connection() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path)).retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_retry(quick_retry()),
     );
 
     tokio::time::sleep(QUIET).await;
@@ -84,7 +88,7 @@ async fn connect_opens_the_connection_without_sending() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::direct(
         "tcp",
-        LeafConfig::new(tcp_endpoint(address)).retry(quick_retry()),
+        LeafConfig::new(tcp_endpoint(address)).with_retry(quick_retry()),
     );
     tokio::time::sleep(QUIET).await;
     assert_eq!(peer.recording().accepted(), 0);
@@ -135,7 +139,8 @@ async fn concurrent_first_sends_share_one_unix_connection() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path)).retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_retry(quick_retry()),
     );
     concurrent_first_sends(sink, &peer).await;
 }
@@ -146,7 +151,7 @@ async fn concurrent_first_sends_share_one_tcp_connection() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::direct(
         "tcp",
-        LeafConfig::new(tcp_endpoint(address)).retry(quick_retry()),
+        LeafConfig::new(tcp_endpoint(address)).with_retry(quick_retry()),
     );
     concurrent_first_sends(sink, &peer).await;
 }

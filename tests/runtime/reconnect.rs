@@ -46,7 +46,8 @@ async fn reconnects_after_unix_peer_restart() {
     let (listener, path) = dir.bind("relay");
     let sink = EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path)).retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_retry(quick_retry()),
     );
     reconnects_after_hang_up(sink, Peer::length_prefixed(listener)).await;
 }
@@ -56,7 +57,7 @@ async fn reconnects_after_tcp_peer_restart() {
     let (listener, address) = bind_tcp().await;
     let sink = EndpointSink::direct(
         "tcp",
-        LeafConfig::new(tcp_endpoint(address)).retry(quick_retry()),
+        LeafConfig::new(tcp_endpoint(address)).with_retry(quick_retry()),
     );
     reconnects_after_hang_up(sink, Peer::length_prefixed(listener)).await;
 }
@@ -66,7 +67,7 @@ async fn reconnects_after_websocket_peer_restart() {
     let (listener, address) = bind_tcp().await;
     let sink = EndpointSink::direct(
         "ws",
-        LeafConfig::new(ws_endpoint(address)).retry(quick_retry()),
+        LeafConfig::new(ws_endpoint(address)).with_retry(quick_retry()),
     );
     reconnects_after_hang_up(sink, Peer::websocket(listener)).await;
 }
@@ -79,7 +80,8 @@ async fn messages_sent_while_the_unix_peer_is_down_arrive_after_it_returns() {
     let (listener, path) = dir.bind("relay");
     let sink = EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path.clone())).retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path"))
+            .with_retry(quick_retry()),
     );
     down_and_back(&sink, Peer::length_prefixed(listener), || async {
         Peer::length_prefixed(bind_unix(Path::new(&path)))
@@ -92,7 +94,7 @@ async fn messages_sent_while_the_tcp_peer_is_down_arrive_after_it_returns() {
     let (listener, address) = bind_tcp().await;
     let sink = EndpointSink::direct(
         "tcp",
-        LeafConfig::new(tcp_endpoint(address)).retry(quick_retry()),
+        LeafConfig::new(tcp_endpoint(address)).with_retry(quick_retry()),
     );
     down_and_back(&sink, Peer::length_prefixed(listener), || async move {
         Peer::length_prefixed(rebind_tcp(address).await)
@@ -135,9 +137,9 @@ async fn resends_unwritten_messages_whole_after_connection_drop() {
     peer.pause_reading();
     let sink = EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path))
-            .buffer_size(8)
-            .retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_buffer_size(8)
+            .with_retry(quick_retry()),
     );
     let mut accepted = 0u64;
     bounded("filling the queue", async {
@@ -198,13 +200,13 @@ async fn gives_up_reconnecting_and_reports_every_unsent_message() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path)).retry(
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path")).with_retry(
             RetryPolicy::default()
-                .max_retries(20)
-                .retry_delay(Duration::from_millis(10))
-                .backoff_multiplier(1.0)
-                .connect_timeout(Duration::from_millis(200))
-                .wait_timeout(Duration::from_secs(2)),
+                .with_max_retries(20)
+                .with_retry_delay(Duration::from_millis(10))
+                .with_backoff_multiplier(1.0)
+                .with_connect_timeout(Duration::from_millis(200))
+                .with_wait_timeout(Duration::from_secs(2)),
         ),
     );
     send_ids(&sink, 0..3).await;
@@ -240,7 +242,8 @@ async fn without_auto_reconnect_the_next_send_reconnects() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path)).retry(quick_retry().auto_reconnect(false)),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_retry(quick_retry().with_auto_reconnect(false)),
     );
     send_ids(&sink, 0..2).await;
     peer.recording().wait_for_frames(2).await;

@@ -15,11 +15,11 @@ use crate::support::{
 /// Four attempts, pauses of 20, 40 and 80 ms between them.
 fn backoff() -> RetryPolicy {
     RetryPolicy::default()
-        .max_retries(3)
-        .retry_delay(Duration::from_millis(20))
-        .backoff_multiplier(2.0)
-        .connect_timeout(Duration::from_millis(300))
-        .wait_timeout(Duration::from_secs(2))
+        .with_max_retries(3)
+        .with_retry_delay(Duration::from_millis(20))
+        .with_backoff_multiplier(2.0)
+        .with_connect_timeout(Duration::from_millis(300))
+        .with_wait_timeout(Duration::from_secs(2))
 }
 
 /// The sum of the pauses of [`backoff`].
@@ -44,7 +44,8 @@ async fn send_to_missing_unix_socket_fails_after_retries() {
     let dir = SocketDir::new();
     let sink = EndpointSink::relay(
         "absent",
-        LeafConfig::new(Endpoint::Unix(dir.path("absent"))).retry(backoff()),
+        LeafConfig::new(Endpoint::unix(dir.path("absent")).expect("an absolute socket path"))
+            .with_retry(backoff()),
     );
     let started = Instant::now();
     let result = bounded("send", sink.send(numbered(0, 8))).await;
@@ -66,7 +67,7 @@ async fn send_to_missing_unix_socket_fails_after_retries() {
 async fn send_and_connect_to_refused_tcp_port_fail_after_retries() {
     let sink = EndpointSink::direct(
         "refused",
-        LeafConfig::new(tcp_endpoint(refused_tcp_address().await)).retry(backoff()),
+        LeafConfig::new(tcp_endpoint(refused_tcp_address().await)).with_retry(backoff()),
     );
     let reason = expect_connection_failed(bounded("send", sink.send(numbered(0, 8))).await, 4);
     assert!(
@@ -105,13 +106,13 @@ async fn each_attempt_is_bounded_by_connect_timeout_and_pauses_back_off() {
     let connect_timeout = Duration::from_millis(60);
     let sink = EndpointSink::direct(
         "silent",
-        LeafConfig::new(ws_endpoint(address)).retry(
+        LeafConfig::new(ws_endpoint(address)).with_retry(
             RetryPolicy::default()
-                .max_retries(3)
-                .retry_delay(Duration::from_millis(30))
-                .backoff_multiplier(3.0)
-                .connect_timeout(connect_timeout)
-                .wait_timeout(Duration::from_secs(2)),
+                .with_max_retries(3)
+                .with_retry_delay(Duration::from_millis(30))
+                .with_backoff_multiplier(3.0)
+                .with_connect_timeout(connect_timeout)
+                .with_wait_timeout(Duration::from_secs(2)),
         ),
     );
     let started = Instant::now();
@@ -147,7 +148,8 @@ async fn retries_reach_a_listener_that_appears_late() {
     let path = dir.path("late");
     let sink = EndpointSink::relay(
         "late",
-        LeafConfig::new(Endpoint::Unix(path.clone())).retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path"))
+            .with_retry(quick_retry()),
     );
     let mut send = Box::pin(sink.send(numbered(3, 16)));
     crate::support::assert_pending_for(
@@ -167,7 +169,8 @@ async fn next_send_tries_again_after_connect_gave_up() {
     let path = dir.path("later");
     let sink = EndpointSink::relay(
         "later",
-        LeafConfig::new(Endpoint::Unix(path.clone())).retry(backoff()),
+        LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path"))
+            .with_retry(backoff()),
     );
     expect_connection_failed(bounded("send", sink.send(numbered(0, 8))).await, 4);
     let peer = Peer::length_prefixed(bind_unix(&path));
@@ -184,7 +187,7 @@ async fn next_send_tries_again_after_connect_gave_up() {
 async fn try_send_to_unreachable_endpoint_is_reported_by_flush() {
     let sink = EndpointSink::direct(
         "refused",
-        LeafConfig::new(tcp_endpoint(refused_tcp_address().await)).retry(backoff()),
+        LeafConfig::new(tcp_endpoint(refused_tcp_address().await)).with_retry(backoff()),
     );
     sink.try_send(numbered(0, 8)).expect("accepted");
     sink.try_send(numbered(1, 8)).expect("accepted");

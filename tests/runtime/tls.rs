@@ -35,8 +35,9 @@ async fn wss_with_private_ca_file_delivers_binary_frames() {
     let sink = EndpointSink::direct(
         "secure",
         LeafConfig::new(wss_localhost(address.port()))
-            .tls_ca_file(ca.write_pem(dir.path("ca")))
-            .retry(give_up_fast()),
+            .with_tls_ca_file(ca.write_pem(dir.path("ca")))
+            .expect("a wss:// endpoint")
+            .with_retry(give_up_fast()),
     );
     for id in 0..3 {
         bounded("send", sink.send(numbered(id, 5000)))
@@ -57,7 +58,7 @@ async fn wss_without_the_private_ca_fails_with_a_certificate_error() {
     let peer = Peer::secure_websocket(listener, ca.acceptor_for(&["localhost"]));
     let sink = EndpointSink::direct(
         "untrusted",
-        LeafConfig::new(wss_localhost(address.port())).retry(give_up_fast()),
+        LeafConfig::new(wss_localhost(address.port())).with_retry(give_up_fast()),
     );
     let reason = expect_certificate_error(bounded("send", sink.send(numbered(0, 8))).await);
     assert!(reason.contains("TLS"), "{reason}");
@@ -77,8 +78,9 @@ async fn wss_rejects_a_certificate_for_another_name() {
     let sink = EndpointSink::direct(
         "wrong_name",
         LeafConfig::new(wss_localhost(address.port()))
-            .tls_ca_file(ca.write_pem(dir.path("ca")))
-            .retry(give_up_fast()),
+            .with_tls_ca_file(ca.write_pem(dir.path("ca")))
+            .expect("a wss:// endpoint")
+            .with_retry(give_up_fast()),
     );
     expect_certificate_error(bounded("send", sink.send(numbered(0, 8))).await);
     assert_eq!(peer.recording().frame_count(), 0);
@@ -120,7 +122,10 @@ async fn credentials_go_in_the_authorization_header_and_nowhere_else() {
     let peer = Peer::websocket(listener);
     let endpoint = Endpoint::parse_direct(&format!("ws://alice:{SECRET}@{address}/feed"))
         .expect("a valid ws:// URL");
-    let sink = EndpointSink::direct("private", LeafConfig::new(endpoint).retry(give_up_fast()));
+    let sink = EndpointSink::direct(
+        "private",
+        LeafConfig::new(endpoint).with_retry(give_up_fast()),
+    );
     bounded("send", sink.send(numbered(1, 16)))
         .await
         .expect("send");
@@ -144,7 +149,10 @@ async fn credentials_never_appear_in_connection_errors() {
     let address = refused_tcp_address().await;
     let endpoint = Endpoint::parse_direct(&format!("ws://alice:{SECRET}@{address}/feed"))
         .expect("a valid ws:// URL");
-    let sink = EndpointSink::direct("private", LeafConfig::new(endpoint).retry(give_up_fast()));
+    let sink = EndpointSink::direct(
+        "private",
+        LeafConfig::new(endpoint).with_retry(give_up_fast()),
+    );
     let error = bounded("send", sink.send(numbered(1, 16)))
         .await
         .expect_err("nothing listens");

@@ -78,7 +78,8 @@ async fn unix_stream_carries_u32_le_length_then_payload() {
     let reader = read_one_connection(listener);
     let sink = EndpointSink::relay(
         "relay",
-        LeafConfig::new(Endpoint::Unix(path)).retry(give_up_fast()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_retry(give_up_fast()),
     );
     send_all_then_disconnect(&sink, &payloads()).await;
     let bytes = bounded("the peer reads", reader).await.expect("reader");
@@ -94,7 +95,7 @@ async fn tcp_stream_carries_u32_le_length_then_payload() {
     let reader = read_one_connection(listener);
     let sink = EndpointSink::direct(
         "tcp",
-        LeafConfig::new(tcp_endpoint(address)).retry(give_up_fast()),
+        LeafConfig::new(tcp_endpoint(address)).with_retry(give_up_fast()),
     );
     send_all_then_disconnect(&sink, &payloads()).await;
     let bytes = bounded("the peer reads", reader).await.expect("reader");
@@ -126,9 +127,10 @@ async fn raw_framing_over_unix_sends_payloads_alone() {
     let reader = read_one_connection(listener);
     let sink = EndpointSink::relay(
         "raw",
-        LeafConfig::new(Endpoint::Unix(path))
-            .framing(Framing::Raw)
-            .retry(give_up_fast()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_framing(Framing::Raw)
+            .expect("framing applies to this endpoint")
+            .with_retry(give_up_fast()),
     );
     send_all_then_disconnect(&sink, &payloads()).await;
     let bytes = bounded("the peer reads", reader).await.expect("reader");
@@ -141,7 +143,7 @@ async fn websocket_sends_one_binary_frame_per_message() {
     let peer = Peer::websocket(listener);
     let sink = EndpointSink::direct(
         "ws",
-        LeafConfig::new(ws_endpoint(address)).retry(give_up_fast()),
+        LeafConfig::new(ws_endpoint(address)).with_retry(give_up_fast()),
     );
     send_all_then_disconnect(&sink, &payloads()).await;
     let expected: Vec<Vec<u8>> = payloads().iter().map(|p| p.to_vec()).collect();
@@ -165,9 +167,9 @@ async fn payload_over_max_message_bytes_is_rejected_not_truncated() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::relay(
         "small",
-        LeafConfig::new(Endpoint::Unix(path))
-            .max_message_bytes(16)
-            .retry(give_up_fast()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_max_message_bytes(16)
+            .with_retry(give_up_fast()),
     );
 
     let too_large = Message::new(vec![7u8; 17]);
@@ -251,9 +253,9 @@ async fn payload_longer_than_the_u32_prefix_is_rejected() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::relay(
         "huge",
-        LeafConfig::new(Endpoint::Unix(path))
-            .max_message_bytes(usize::MAX)
-            .retry(give_up_fast()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_max_message_bytes(usize::MAX)
+            .with_retry(give_up_fast()),
     );
     let size = u32::MAX as usize + 1;
     let huge = Message::new(Bytes::from_owner(HugeZeroes::new(size)));

@@ -40,7 +40,10 @@ async fn unix_sends_into_an_idle_sink_write_through() {
     let dir = SocketDir::new();
     let (listener, path) = dir.bind("idle");
     let peer = Peer::length_prefixed(listener);
-    let sink = EndpointSink::relay("idle", LeafConfig::new(Endpoint::Unix(path)));
+    let sink = EndpointSink::relay(
+        "idle",
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path")),
+    );
     sparse_sends_are_written_by_the_sender(&sink, &peer, 20).await;
 }
 
@@ -58,7 +61,10 @@ async fn a_burst_is_left_to_the_writer() {
     let dir = SocketDir::new();
     let (listener, path) = dir.bind("burst");
     let peer = Peer::length_prefixed(listener);
-    let sink = EndpointSink::relay("burst", LeafConfig::new(Endpoint::Unix(path)));
+    let sink = EndpointSink::relay(
+        "burst",
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path")),
+    );
     bounded("connect", sink.connect()).await.expect("connect");
     tokio::time::sleep(IDLE).await;
     for id in 0..100 {
@@ -88,9 +94,9 @@ async fn a_partly_written_frame_is_finished_by_the_writer() {
     let peer = Peer::length_prefixed(listener);
     let sink = EndpointSink::relay(
         "partial",
-        LeafConfig::new(Endpoint::Unix(path))
-            .max_message_bytes(2 * LARGE)
-            .retry(quick_retry()),
+        LeafConfig::new(Endpoint::unix(path).expect("an absolute socket path"))
+            .with_max_message_bytes(2 * LARGE)
+            .with_retry(quick_retry()),
     );
     bounded("connect", sink.connect()).await.expect("connect");
     tokio::time::sleep(IDLE).await;

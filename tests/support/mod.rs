@@ -66,21 +66,21 @@ pub async fn assert_pending_for<F: Future + Unpin>(what: &str, future: &mut F, w
 /// 500 ms: rides out a peer that is down for a few hundred milliseconds.
 pub fn quick_retry() -> RetryPolicy {
     RetryPolicy::default()
-        .max_retries(150)
-        .retry_delay(Duration::from_millis(10))
-        .backoff_multiplier(1.0)
-        .connect_timeout(Duration::from_millis(500))
-        .wait_timeout(Duration::from_secs(5))
+        .with_max_retries(150)
+        .with_retry_delay(Duration::from_millis(10))
+        .with_backoff_multiplier(1.0)
+        .with_connect_timeout(Duration::from_millis(500))
+        .with_wait_timeout(Duration::from_secs(5))
 }
 
 /// Gives up quickly: two attempts 10 ms apart, each bounded by 300 ms.
 pub fn give_up_fast() -> RetryPolicy {
     RetryPolicy::default()
-        .max_retries(1)
-        .retry_delay(Duration::from_millis(10))
-        .backoff_multiplier(1.0)
-        .connect_timeout(Duration::from_millis(300))
-        .wait_timeout(Duration::from_secs(3))
+        .with_max_retries(1)
+        .with_retry_delay(Duration::from_millis(10))
+        .with_backoff_multiplier(1.0)
+        .with_connect_timeout(Duration::from_millis(300))
+        .with_wait_timeout(Duration::from_secs(3))
 }
 
 // ---------------------------------------------------------------------------

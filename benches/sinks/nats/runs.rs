@@ -45,8 +45,10 @@ pub fn sink_run(
     let mut config = LeafConfig::new(endpoint);
     if let Some(max_in_flight) = jetstream_max_in_flight {
         config = config
-            .jetstream(true)
-            .jetstream_max_in_flight(max_in_flight);
+            .with_jetstream(true)
+            .expect("a nats:// endpoint")
+            .with_jetstream_max_in_flight(max_in_flight)
+            .expect("jetstream is on");
     }
     let address = address.to_owned();
     let elapsed = run_task(runtime, async move {

@@ -2,7 +2,9 @@
 //! and `nats://` (parsed in `nats.rs`).
 
 use std::fmt;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use super::host::host_problem;
 use super::nats::NatsEndpoint;
@@ -15,12 +17,29 @@ pub const MAX_UNIX_PATH_BYTES: usize = 107;
 pub const SUPPORTED_SCHEMES: &str = "unix://, tcp://, ws://, wss://, nats://";
 
 /// Where a relay or direct service sends.
+///
+/// Made by parsing an endpoint string ([`str::parse`], [`Endpoint::parse_direct`],
+/// [`Endpoint::parse_relay`]) or with [`Endpoint::unix`], which run the
+/// config's own checks, so an endpoint built in code is one the config
+/// accepts. Outside this crate the variants can be matched but not built
+/// (`Tcp`, [`WebSocketEndpoint`] and [`NatsEndpoint`] are
+/// `#[non_exhaustive]`; match `Tcp` with `Endpoint::Tcp { host, port, .. }`).
+///
+/// ```
+/// use sink_runtime::config::Endpoint; // `sinks::config` in a crate that uses `sinks`
+///
+/// let endpoint: Endpoint = "tcp://127.0.0.1:9000".parse()?;
+/// assert!(matches!(endpoint, Endpoint::Tcp { port: 9000, .. }));
+/// assert!("tcp://127.0.0.1:0".parse::<Endpoint>().is_err());
+/// # Ok::<(), sink_runtime::config::EndpointError>(())
+/// ```
 #[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Endpoint {
     /// A Unix stream socket at an absolute path.
-    Unix(PathBuf),
+    Unix(UnixSocketPath),
     /// A TCP peer.
+    #[non_exhaustive]
     Tcp {
         /// Host name or IP address (IPv6 without brackets).
         host: String,
@@ -33,8 +52,36 @@ pub enum Endpoint {
     Nats(NatsEndpoint),
 }
 
+/// The path of a Unix socket endpoint: absolute, at most
+/// [`MAX_UNIX_PATH_BYTES`] long, without NUL, as `unix://` parsing checks it.
+/// Derefs to [`Path`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnixSocketPath(PathBuf);
+
+impl UnixSocketPath {
+    /// The path.
+    pub fn as_path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Deref for UnixSocketPath {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for UnixSocketPath {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
 /// A `ws://` or `wss://` endpoint.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WebSocketEndpoint {
     /// `wss://`: TLS, with the server certificate verified.
     pub secure: bool,
@@ -97,6 +144,20 @@ fn problem_with_help(message: impl Into<String>, help: impl Into<String>) -> End
 }
 
 impl Endpoint {
+    /// A Unix socket endpoint at `path`, checked as `unix://` parsing checks
+    /// it: absolute, at most [`MAX_UNIX_PATH_BYTES`] bytes, no NUL, and UTF-8
+    /// (as every path a config can write is).
+    pub fn unix(path: impl AsRef<Path>) -> Result<Endpoint, EndpointError> {
+        let path = path.as_ref();
+        match path.to_str() {
+            Some(text) => unix_path(text),
+            None => Err(problem_with_help(
+                format!("the Unix socket path {} is not UTF-8", path.display()),
+                "use a path a config file could name: valid UTF-8",
+            )),
+        }
+    }
+
     /// Parses the endpoint of a `direct` service.
     pub fn parse_direct(text: &str) -> Result<Endpoint, EndpointError> {
         if text.starts_with('/') {
@@ -209,7 +270,7 @@ impl Endpoint {
     /// The Unix socket path, for a Unix endpoint.
     pub fn unix_path(&self) -> Option<&Path> {
         match self {
-            Endpoint::Unix(path) => Some(path),
+            Endpoint::Unix(path) => Some(path.as_path()),
             _ => None,
         }
     }
@@ -244,7 +305,26 @@ fn unix_path(path: &str) -> Result<Endpoint, EndpointError> {
     if path.contains('\0') {
         return Err(problem("the Unix socket path contains a NUL byte"));
     }
-    Ok(Endpoint::Unix(PathBuf::from(path)))
+    Ok(Endpoint::Unix(UnixSocketPath(PathBuf::from(path))))
+}
+
+impl Endpoint {
+    /// A Unix endpoint for a path the config reader has not checked: only
+    /// for placeholders that never connect.
+    pub(crate) fn unchecked_unix(path: PathBuf) -> Endpoint {
+        Endpoint::Unix(UnixSocketPath(path))
+    }
+}
+
+/// Parses any endpoint a `direct` service accepts, as
+/// [`Endpoint::parse_direct`] does (a relay's bare path needs
+/// [`Endpoint::parse_relay`] or [`Endpoint::unix`]).
+impl FromStr for Endpoint {
+    type Err = EndpointError;
+
+    fn from_str(text: &str) -> Result<Endpoint, EndpointError> {
+        Endpoint::parse_direct(text)
+    }
 }
 
 /// Splits `host:port/path`, requiring a port unless `default_port` is given.
@@ -395,7 +475,7 @@ mod tests {
     fn parses_every_supported_form() {
         assert_eq!(
             Endpoint::parse_relay("/tmp/r.sock").unwrap(),
-            Endpoint::Unix("/tmp/r.sock".into())
+            Endpoint::unix("/tmp/r.sock").unwrap()
         );
         assert_eq!(
             Endpoint::parse_direct("tcp://127.0.0.1:9001")

@@ -12,6 +12,16 @@ use super::schema::{self, KEYS};
 use super::values::Parsed;
 use super::{ConfigError, Domain, Location, PrecisionContext, TlsCa};
 
+/// The validator's messages for settings that only apply to some endpoints,
+/// shared with `LeafConfig`'s setters so that both say the same.
+pub(super) const FRAMING_ON_WEBSOCKET: &str =
+    "`framing` does not apply to a WebSocket endpoint: each message is one binary frame";
+pub(super) const JETSTREAM_NOT_NATS: &str = "`jetstream` only applies to a `nats://` endpoint";
+pub(super) const JETSTREAM_IN_FLIGHT_WITHOUT_JETSTREAM: &str =
+    "`jetstream_max_in_flight` only applies with `jetstream = true`";
+pub(super) const TLS_CA_FILE_NOT_WSS: &str = "`tls_ca_file` only applies to a `wss://` endpoint";
+pub(super) const TLS_CA_FILE_EMPTY: &str = "`tls_ca_file` is empty";
+
 /// `domain`, `precision_context` and `metadata`.
 #[derive(Debug, Default)]
 pub(crate) struct Common {
@@ -23,7 +33,7 @@ pub(crate) struct Common {
 /// Where an unresolved endpoint would connect: nowhere (the sink refuses
 /// every send before connecting).
 fn placeholder(text: &str) -> Endpoint {
-    Endpoint::Unix(PathBuf::from(format!("/unresolved/{}", redact(text))))
+    Endpoint::unchecked_unix(PathBuf::from(format!("/unresolved/{}", redact(text))))
 }
 
 impl<'a> Reader<'a> {
@@ -113,8 +123,11 @@ impl<'a> Reader<'a> {
                 Some(placeholder(&text))
             }
         };
-        let mut config =
-            LeafConfig::new(endpoint.clone().unwrap_or(Endpoint::Unix(PathBuf::new())));
+        let mut config = LeafConfig::new(
+            endpoint
+                .clone()
+                .unwrap_or(Endpoint::unchecked_unix(PathBuf::new())),
+        );
         for key in KEYS.iter().filter(|key| {
             !matches!(
                 key.applies,
@@ -169,11 +182,7 @@ impl<'a> Reader<'a> {
             ("framing", Parsed::Text(text)) => {
                 if let Some(Endpoint::WebSocket(_)) = endpoint {
                     let error = self
-                        .value_error(
-                            service,
-                            found,
-                            "`framing` does not apply to a WebSocket endpoint: each message is one binary frame",
-                        )
+                        .value_error(service, found, FRAMING_ON_WEBSOCKET)
                         .help("remove `framing`");
                     self.push(error);
                 }
@@ -194,11 +203,7 @@ impl<'a> Reader<'a> {
             ("jetstream", Parsed::Boolean(flag)) => {
                 if endpoint.is_some_and(|endpoint| !matches!(endpoint, Endpoint::Nats(_))) {
                     let error = self
-                        .error_at(
-                            found.layer,
-                            found.key.span(),
-                            "`jetstream` only applies to a `nats://` endpoint",
-                        )
+                        .error_at(found.layer, found.key.span(), JETSTREAM_NOT_NATS)
                         .service(service)
                         .key("jetstream")
                         .help("remove it, or use a `nats://host:4222/subject` endpoint");
@@ -214,7 +219,7 @@ impl<'a> Reader<'a> {
                         .error_at(
                             found.layer,
                             found.key.span(),
-                            "`jetstream_max_in_flight` only applies with `jetstream = true`",
+                            JETSTREAM_IN_FLIGHT_WITHOUT_JETSTREAM,
                         )
                         .service(service)
                         .key("jetstream_max_in_flight")
@@ -245,18 +250,14 @@ impl<'a> Reader<'a> {
         let is_wss = matches!(endpoint, Some(Endpoint::WebSocket(ws)) if ws.secure);
         if text.is_empty() {
             let error = self
-                .value_error(service, found, "`tls_ca_file` is empty")
+                .value_error(service, found, TLS_CA_FILE_EMPTY)
                 .help("name a PEM file of CA certificates, or remove the key");
             self.push(error);
             return None;
         }
         if endpoint.is_some() && !is_wss {
             let error = self
-                .error_at(
-                    found.layer,
-                    found.key.span(),
-                    "`tls_ca_file` only applies to a `wss://` endpoint",
-                )
+                .error_at(found.layer, found.key.span(), TLS_CA_FILE_NOT_WSS)
                 .service(service)
                 .key("tls_ca_file")
                 .help("remove it, or use a `wss://` endpoint");

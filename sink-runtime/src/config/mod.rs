@@ -15,7 +15,7 @@
 //!   endpoints; `tls_ca`: `tls_ca_file`.
 //! - `syntax`: TOML-level errors; `diagnostics`: errors and their rendering.
 //! - `overrides`: [`Overrides`]; `domain`: the seed's `domain` and `precision_context`.
-//! - `model`: the validated config; `names`: which service names can be methods.
+//! - `model`: the validated config; `retry`: [`RetryPolicy`]; `names`: which service names can be methods.
 
 mod composite;
 mod diagnostics;
@@ -30,6 +30,7 @@ mod model;
 mod names;
 mod nats;
 mod overrides;
+mod retry;
 mod schema;
 mod syntax;
 mod tls_ca;
@@ -41,19 +42,22 @@ pub use diagnostics::{ConfigError, ConfigErrors, Location};
 pub use document::parse_config;
 pub use domain::{Domain, PrecisionContext};
 pub use endpoint::{
-    Endpoint, EndpointError, MAX_UNIX_PATH_BYTES, SUPPORTED_SCHEMES, WebSocketEndpoint, redact,
+    Endpoint, EndpointError, MAX_UNIX_PATH_BYTES, SUPPORTED_SCHEMES, UnixSocketPath,
+    WebSocketEndpoint, redact,
 };
 pub use model::{
-    CompositeConfig, CompositePattern, Framing, LeafConfig, RetryPolicy, ServiceConfig,
-    ServiceKind, ServicesConfig,
+    CompositeConfig, CompositePattern, Framing, LeafConfig, ServiceConfig, ServiceKind,
+    ServicesConfig,
 };
 pub use names::{RESERVED_NAMES, is_accessor_name};
 pub use nats::{DEFAULT_NATS_PORT, NatsAuth, NatsEndpoint};
 pub use overrides::{OVERLAY_VARIABLE, Overrides};
+pub use retry::RetryPolicy;
 pub use schema::{
     Applies, KEYS, Key, MAX_BACKOFF_MULTIPLIER, MAX_BUFFER_SIZE, MAX_JETSTREAM_IN_FLIGHT,
-    MAX_MESSAGE_BYTES, MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_SECONDS, MIN_SECONDS, ValueKind,
-    find_key, markdown_table,
+    MAX_MESSAGE_BYTES, MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_SECONDS, MIN_BACKOFF_MULTIPLIER,
+    MIN_BUFFER_SIZE, MIN_JETSTREAM_IN_FLIGHT, MIN_MESSAGE_BYTES, MIN_SECONDS, ValueKind, find_key,
+    markdown_table,
 };
 pub use tls_ca::TlsCa;
 

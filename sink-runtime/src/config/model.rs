@@ -2,13 +2,18 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use super::schema::{
-    MAX_BACKOFF_MULTIPLIER, MAX_BUFFER_SIZE, MAX_JETSTREAM_IN_FLIGHT, MAX_MESSAGE_BYTES,
-    MAX_RETRIES, MAX_RETRY_DELAY_MS, MAX_SECONDS, MIN_SECONDS,
+use super::leaf::{
+    FRAMING_ON_WEBSOCKET, JETSTREAM_IN_FLIGHT_WITHOUT_JETSTREAM, JETSTREAM_NOT_NATS,
+    TLS_CA_FILE_EMPTY, TLS_CA_FILE_NOT_WSS,
 };
-use super::{ConfigErrors, Domain, Endpoint, Location, PrecisionContext, TlsCa};
+use super::schema::{
+    MAX_BUFFER_SIZE, MAX_JETSTREAM_IN_FLIGHT, MAX_MESSAGE_BYTES, MIN_BUFFER_SIZE,
+    MIN_JETSTREAM_IN_FLIGHT, MIN_MESSAGE_BYTES,
+};
+use super::{
+    ConfigError, ConfigErrors, Domain, Endpoint, Location, PrecisionContext, RetryPolicy, TlsCa,
+};
 
 /// A whole validated config: the services in file order.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,31 +84,43 @@ impl ServiceKind {
 }
 
 /// The settings of a service with an endpoint (relay or direct).
+///
+/// Read through the methods named like the settings; built with
+/// [`LeafConfig::new`] and the `with_*` methods. Every way to make one keeps
+/// it a config the validator accepts: the numeric setters clamp to the
+/// schema's range, and the settings that only apply to some endpoints
+/// (`framing`, `jetstream`, `jetstream_max_in_flight`, `tls_ca_file`) are
+/// set by methods that return the validator's error for any other endpoint.
+/// The endpoint is only set by `new`: the settings above were checked against
+/// it, so another endpoint means a new `LeafConfig`.
+///
+/// ```
+/// use sink_runtime::config::{Endpoint, Framing, LeafConfig}; // `sinks::config` in a crate that uses `sinks`
+///
+/// let endpoint: Endpoint = "tcp://127.0.0.1:9000".parse()?;
+/// let leaf = LeafConfig::new(endpoint)
+///     .with_buffer_size(0) // below the config's minimum: 1
+///     .with_framing(Framing::Raw)?;
+/// assert_eq!(leaf.buffer_size(), 1);
+/// assert_eq!(leaf.framing(), Framing::Raw);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LeafConfig {
-    /// Where messages go.
-    pub endpoint: Endpoint,
-    /// How many accepted messages may wait to be written (`buffer_size`).
-    pub buffer_size: usize,
-    /// The largest payload a send accepts, in bytes (`max_message_bytes`).
-    pub max_message_bytes: usize,
-    /// How messages are delimited on a byte stream (`framing`).
-    pub framing: Framing,
-    /// Connect, retry and reconnect behaviour (`max_retries`, `lazy.*`).
-    pub retry: RetryPolicy,
-    /// CA certificates to trust for `wss://` (`tls_ca_file`).
-    pub tls_ca_file: Option<Arc<TlsCa>>,
-    /// The TLV domain; a message with a TLV type outside it is refused (`domain`).
-    pub domain: Option<Domain>,
-    /// `metadata`: free-form strings, in file order, shown in `SinkMetadata::labels`.
-    pub metadata: Vec<(String, String)>,
-    /// `nats://` only: publish with JetStream acknowledgements and
-    /// `Nats-Msg-Id` de-duplication (`jetstream`).
-    pub jetstream: bool,
-    /// `jetstream` only: how many publishes may await their acknowledgement
-    /// at once (`jetstream_max_in_flight`).
-    pub jetstream_max_in_flight: usize,
+    // `pub(crate)` so that the config reader sets them from values it has
+    // checked; code outside the crate goes through the setters, which keep
+    // every value in the schema's range.
+    pub(crate) endpoint: Endpoint,
+    pub(crate) buffer_size: usize,
+    pub(crate) max_message_bytes: usize,
+    pub(crate) framing: Framing,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) tls_ca_file: Option<Arc<TlsCa>>,
+    pub(crate) domain: Option<Domain>,
+    pub(crate) metadata: Vec<(String, String)>,
+    pub(crate) jetstream: bool,
+    pub(crate) jetstream_max_in_flight: usize,
 }
 
 impl LeafConfig {
@@ -131,17 +148,201 @@ impl LeafConfig {
         }
     }
 
-    /// Sets `buffer_size`, clamped to what the config accepts (1 to 16777216).
-    pub fn buffer_size(mut self, buffer_size: usize) -> LeafConfig {
-        self.buffer_size = buffer_size.clamp(1, MAX_BUFFER_SIZE as usize);
+    /// Where messages go (`endpoint`).
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// How many accepted messages may wait to be written (`buffer_size`).
+    pub fn buffer_size(&self) -> usize {
+        self.buffer_size
+    }
+
+    /// The largest payload a send accepts, in bytes (`max_message_bytes`).
+    pub fn max_message_bytes(&self) -> usize {
+        self.max_message_bytes
+    }
+
+    /// How messages are delimited on a byte stream (`framing`). A WebSocket
+    /// endpoint ignores it: one binary frame is one message.
+    pub fn framing(&self) -> Framing {
+        self.framing
+    }
+
+    /// Connect, retry and reconnect behaviour (`max_retries`, `lazy.*`).
+    pub fn retry(&self) -> RetryPolicy {
+        self.retry
+    }
+
+    /// CA certificates to trust for `wss://` (`tls_ca_file`), if set.
+    pub fn tls_ca_file(&self) -> Option<&Arc<TlsCa>> {
+        self.tls_ca_file.as_ref()
+    }
+
+    /// The TLV domain; a message with a TLV type outside it is refused (`domain`).
+    pub fn domain(&self) -> Option<Domain> {
+        self.domain
+    }
+
+    /// `metadata`: free-form strings, in file order, shown in `SinkMetadata::labels`.
+    pub fn metadata(&self) -> &[(String, String)] {
+        &self.metadata
+    }
+
+    /// `nats://` only: publish with JetStream acknowledgements and
+    /// `Nats-Msg-Id` de-duplication (`jetstream`).
+    pub fn jetstream(&self) -> bool {
+        self.jetstream
+    }
+
+    /// `jetstream` only: how many publishes may await their acknowledgement
+    /// at once (`jetstream_max_in_flight`).
+    pub fn jetstream_max_in_flight(&self) -> usize {
+        self.jetstream_max_in_flight
+    }
+
+    /// Sets `buffer_size`, clamped to what the config accepts:
+    /// [`MIN_BUFFER_SIZE`](super::MIN_BUFFER_SIZE) (1) to
+    /// [`MAX_BUFFER_SIZE`](super::MAX_BUFFER_SIZE) (16777216).
+    pub fn with_buffer_size(mut self, buffer_size: usize) -> LeafConfig {
+        self.buffer_size = clamp_count(buffer_size, MIN_BUFFER_SIZE, MAX_BUFFER_SIZE);
         self
     }
 
-    /// Sets `max_message_bytes`, clamped to what the config accepts (1 to 4294967295).
-    pub fn max_message_bytes(mut self, max_message_bytes: usize) -> LeafConfig {
+    /// Sets `max_message_bytes`, clamped to what the config accepts:
+    /// [`MIN_MESSAGE_BYTES`](super::MIN_MESSAGE_BYTES) (1) to
+    /// [`MAX_MESSAGE_BYTES`](super::MAX_MESSAGE_BYTES) (4294967295, what a
+    /// frame's u32 length prefix holds).
+    pub fn with_max_message_bytes(mut self, max_message_bytes: usize) -> LeafConfig {
         self.max_message_bytes =
-            max_message_bytes.clamp(1, usize::try_from(MAX_MESSAGE_BYTES).unwrap_or(usize::MAX));
+            clamp_count(max_message_bytes, MIN_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
         self
+    }
+
+    /// Sets `framing`.
+    ///
+    /// # Errors
+    /// On a WebSocket endpoint, where the config rejects `framing` too (each
+    /// message is one binary frame), with the validator's message. Nothing
+    /// can be clamped there, so the setter refuses rather than ignore it.
+    pub fn with_framing(mut self, framing: Framing) -> Result<LeafConfig, ConfigErrors> {
+        if let Endpoint::WebSocket(_) = self.endpoint {
+            return Err(setter_error(
+                "framing",
+                FRAMING_ON_WEBSOCKET,
+                "leave `framing` unset for a `ws://` or `wss://` endpoint",
+            ));
+        }
+        self.framing = framing;
+        Ok(self)
+    }
+
+    /// Sets the retry policy; [`RetryPolicy`]'s own setters keep it in range.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> LeafConfig {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets `tls_ca_file`: a PEM file read at connect. A config's
+    /// `tls_ca_file` is read and checked with the config instead.
+    ///
+    /// # Errors
+    /// With the validator's message, when the endpoint is not `wss://` (the
+    /// config rejects `tls_ca_file` there) or the path is empty.
+    pub fn with_tls_ca_file(self, path: impl Into<PathBuf>) -> Result<LeafConfig, ConfigErrors> {
+        let path = path.into();
+        if path.as_os_str().is_empty() {
+            return Err(setter_error(
+                "tls_ca_file",
+                TLS_CA_FILE_EMPTY,
+                "name a PEM file of CA certificates",
+            ));
+        }
+        self.with_tls_ca(TlsCa::at_path(path))
+    }
+
+    /// Sets CA certificates already read and checked, as `tls_ca_file`.
+    ///
+    /// # Errors
+    /// When the endpoint is not `wss://`, with the validator's message.
+    pub fn with_tls_ca(mut self, ca: TlsCa) -> Result<LeafConfig, ConfigErrors> {
+        if !matches!(&self.endpoint, Endpoint::WebSocket(ws) if ws.secure) {
+            return Err(setter_error(
+                "tls_ca_file",
+                TLS_CA_FILE_NOT_WSS,
+                "set it on a `wss://` endpoint only",
+            ));
+        }
+        self.tls_ca_file = Some(Arc::new(ca));
+        Ok(self)
+    }
+
+    /// Sets `domain`: a message with a TLV type outside it is refused.
+    pub fn with_domain(mut self, domain: Domain) -> LeafConfig {
+        self.domain = Some(domain);
+        self
+    }
+
+    /// Sets the `metadata` entry `name` to `value`. A name already set keeps
+    /// its place and takes the new value, as a TOML table holds each name once.
+    pub fn with_metadata(
+        mut self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> LeafConfig {
+        let (name, value) = (name.into(), value.into());
+        match self
+            .metadata
+            .iter_mut()
+            .find(|(existing, _)| *existing == name)
+        {
+            Some(entry) => entry.1 = value,
+            None => self.metadata.push((name, value)),
+        }
+        self
+    }
+
+    /// Sets `jetstream`. `false` is the default and always accepted.
+    ///
+    /// # Errors
+    /// `true` on an endpoint other than `nats://`, which the config rejects
+    /// too, with the validator's message.
+    pub fn with_jetstream(mut self, jetstream: bool) -> Result<LeafConfig, ConfigErrors> {
+        if jetstream && !matches!(self.endpoint, Endpoint::Nats(_)) {
+            return Err(setter_error(
+                "jetstream",
+                JETSTREAM_NOT_NATS,
+                "use a `nats://host:4222/subject` endpoint",
+            ));
+        }
+        self.jetstream = jetstream;
+        Ok(self)
+    }
+
+    /// Sets `jetstream_max_in_flight`, clamped to what the config accepts:
+    /// [`MIN_JETSTREAM_IN_FLIGHT`](super::MIN_JETSTREAM_IN_FLIGHT) (1) to
+    /// [`MAX_JETSTREAM_IN_FLIGHT`](super::MAX_JETSTREAM_IN_FLIGHT) (65536).
+    ///
+    /// # Errors
+    /// Unless `jetstream` is on (call [`with_jetstream(true)`](Self::with_jetstream)
+    /// first), as the config rejects the key without `jetstream = true`.
+    pub fn with_jetstream_max_in_flight(
+        mut self,
+        max_in_flight: usize,
+    ) -> Result<LeafConfig, ConfigErrors> {
+        if !self.jetstream {
+            return Err(setter_error(
+                "jetstream_max_in_flight",
+                JETSTREAM_IN_FLIGHT_WITHOUT_JETSTREAM,
+                "call `with_jetstream(true)` first, on a `nats://` endpoint",
+            ));
+        }
+        self.jetstream_max_in_flight = clamp_count(
+            max_in_flight,
+            MIN_JETSTREAM_IN_FLIGHT,
+            MAX_JETSTREAM_IN_FLIGHT,
+        );
+        Ok(self)
     }
 
     /// The value of setting `key` (a [`KEYS`](super::KEYS) name, `lazy.`
@@ -180,49 +381,19 @@ impl LeafConfig {
             _ => return None,
         })
     }
+}
 
-    /// Sets `jetstream` (meaningful for a `nats://` endpoint only).
-    pub fn jetstream(mut self, jetstream: bool) -> LeafConfig {
-        self.jetstream = jetstream;
-        self
-    }
+/// `value` within `min..=max`, as a count the platform holds.
+fn clamp_count(value: usize, min: u64, max: u64) -> usize {
+    let to_usize = |bound: u64| usize::try_from(bound).unwrap_or(usize::MAX);
+    value.clamp(to_usize(min), to_usize(max))
+}
 
-    /// Sets `jetstream_max_in_flight`, clamped to what the config accepts
-    /// (1 to 65536).
-    pub fn jetstream_max_in_flight(mut self, max_in_flight: usize) -> LeafConfig {
-        self.jetstream_max_in_flight = max_in_flight.clamp(1, MAX_JETSTREAM_IN_FLIGHT as usize);
-        self
-    }
-
-    /// Sets `domain`.
-    pub fn domain(mut self, domain: Domain) -> LeafConfig {
-        self.domain = Some(domain);
-        self
-    }
-
-    /// Sets `framing`.
-    pub fn framing(mut self, framing: Framing) -> LeafConfig {
-        self.framing = framing;
-        self
-    }
-
-    /// Sets the retry policy.
-    pub fn retry(mut self, retry: RetryPolicy) -> LeafConfig {
-        self.retry = retry;
-        self
-    }
-
-    /// Sets `tls_ca_file`: a PEM file read at connect. A config's
-    /// `tls_ca_file` is read and checked with the config instead.
-    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> LeafConfig {
-        self.tls_ca_file = Some(Arc::new(TlsCa::at_path(path)));
-        self
-    }
-
-    /// Sets CA certificates already read and checked.
-    pub fn tls_ca(mut self, ca: TlsCa) -> LeafConfig {
-        self.tls_ca_file = Some(Arc::new(ca));
-        self
+/// A setter's refusal: one problem, about `key`, with the validator's message.
+fn setter_error(key: &str, message: &str, help: &str) -> ConfigErrors {
+    ConfigErrors {
+        file: None,
+        errors: vec![ConfigError::new(message).key(key).help(help)],
     }
 }
 
@@ -271,172 +442,4 @@ pub struct CompositeConfig {
     pub targets: Vec<String>,
     /// The TLV domain every target shares, if the composite names one.
     pub domain: Option<Domain>,
-}
-
-/// When and how a sink connects, retries and reconnects.
-///
-/// A connect makes `1 + max_retries` attempts, each bounded by
-/// `connect_timeout`; the pause before retry `n` is
-/// `retry_delay * backoff_multiplier^(n-1)`, capped at `max_retry_delay`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub struct RetryPolicy {
-    /// Attempts after the first one (`max_retries`).
-    pub max_retries: u32,
-    /// Pause before the first retry (`retry_delay_ms`).
-    pub retry_delay: Duration,
-    /// Growth of the pause per retry, at least 1 (`lazy.backoff_multiplier`).
-    pub backoff_multiplier: f64,
-    /// The longest pause between attempts (`lazy.max_retry_delay_secs`).
-    pub max_retry_delay: Duration,
-    /// Reconnect by itself when an established connection drops (`lazy.auto_reconnect`).
-    pub auto_reconnect: bool,
-    /// The bound on one connect attempt (`lazy.connect_timeout_secs`).
-    pub connect_timeout: Duration,
-    /// The longest a `send`, `flush` or `connect` waits for room or for a
-    /// connection before it returns `Timeout` (`lazy.wait_timeout_secs`).
-    pub wait_timeout: Duration,
-}
-
-impl RetryPolicy {
-    /// Default `max_retries`.
-    pub const DEFAULT_MAX_RETRIES: u32 = 3;
-    /// Default `retry_delay_ms`.
-    pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_millis(100);
-    /// Default `backoff_multiplier`.
-    pub const DEFAULT_BACKOFF_MULTIPLIER: f64 = 2.0;
-    /// Default `max_retry_delay_secs`.
-    pub const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
-    /// Default `connect_timeout_secs`.
-    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-    /// Default `wait_timeout_secs`.
-    pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
-
-    /// Sets `max_retries`, at most 1000000 as in the config.
-    pub fn max_retries(mut self, max_retries: u32) -> RetryPolicy {
-        self.max_retries = max_retries.min(MAX_RETRIES as u32);
-        self
-    }
-
-    /// Sets `retry_delay`, at most a day as in the config.
-    pub fn retry_delay(mut self, retry_delay: Duration) -> RetryPolicy {
-        self.retry_delay = retry_delay.min(Duration::from_millis(MAX_RETRY_DELAY_MS));
-        self
-    }
-
-    /// Sets `backoff_multiplier`, clamped to 1 to 1000 as in the config (NaN counts as 1).
-    pub fn backoff_multiplier(mut self, backoff_multiplier: f64) -> RetryPolicy {
-        self.backoff_multiplier = if backoff_multiplier >= 1.0 {
-            backoff_multiplier.min(MAX_BACKOFF_MULTIPLIER)
-        } else {
-            1.0
-        };
-        self
-    }
-
-    /// Sets `max_retry_delay`, clamped to 1 ms to a day as in the config.
-    pub fn max_retry_delay(mut self, max_retry_delay: Duration) -> RetryPolicy {
-        self.max_retry_delay = clamp_seconds(max_retry_delay);
-        self
-    }
-
-    /// Sets `auto_reconnect`.
-    pub fn auto_reconnect(mut self, auto_reconnect: bool) -> RetryPolicy {
-        self.auto_reconnect = auto_reconnect;
-        self
-    }
-
-    /// Sets `connect_timeout`, clamped to 1 ms to a day as in the config.
-    pub fn connect_timeout(mut self, connect_timeout: Duration) -> RetryPolicy {
-        self.connect_timeout = clamp_seconds(connect_timeout);
-        self
-    }
-
-    /// Sets `wait_timeout`, clamped to 1 ms to a day as in the config.
-    pub fn wait_timeout(mut self, wait_timeout: Duration) -> RetryPolicy {
-        self.wait_timeout = clamp_seconds(wait_timeout);
-        self
-    }
-
-    /// The pause before retry number `retry` (1-based):
-    /// `retry_delay * backoff_multiplier^(retry-1)`, at most `max_retry_delay`.
-    pub fn delay_before_retry(&self, retry: u32) -> Duration {
-        if self.retry_delay.is_zero() {
-            // `0 * growth^n` is NaN once `growth^n` overflows to infinity.
-            return Duration::ZERO;
-        }
-        let exponent = i32::try_from(retry.saturating_sub(1)).unwrap_or(i32::MAX);
-        let delay = self.retry_delay.as_secs_f64() * self.backoff_multiplier.powi(exponent);
-        if delay.is_finite() && delay < self.max_retry_delay.as_secs_f64() {
-            saturating_seconds(delay)
-        } else {
-            self.max_retry_delay
-        }
-    }
-
-    /// The longest one connect can take: every attempt timing out, every
-    /// pause. Constant time (a closed form of the geometric series, not a loop
-    /// over the attempts) and saturating at `Duration::MAX`, for any value the
-    /// fields hold.
-    pub fn connect_budget(&self) -> Duration {
-        let attempts = self.max_retries.saturating_add(1);
-        let timeouts = self.connect_timeout.saturating_mul(attempts);
-        timeouts.saturating_add(self.total_pauses())
-    }
-
-    /// The sum of the pauses before every retry.
-    fn total_pauses(&self) -> Duration {
-        let retries = f64::from(self.max_retries);
-        let first = self.retry_delay.as_secs_f64();
-        let cap = self.max_retry_delay.as_secs_f64();
-        let growth = self.backoff_multiplier;
-        if retries == 0.0 || first == 0.0 {
-            return Duration::ZERO;
-        }
-        if first >= cap {
-            return saturating_seconds(cap * retries);
-        }
-        // NaN too: no growth.
-        if growth.is_nan() || growth <= 1.0 {
-            return saturating_seconds(first * retries);
-        }
-        // Retries whose pause is below the cap: `first * growth^j < cap` for
-        // j = 0..below; the rest each pause for `cap`.
-        let below = ((cap / first).ln() / growth.ln())
-            .ceil()
-            .clamp(0.0, retries);
-        let growing = first * (growth.powf(below) - 1.0) / (growth - 1.0);
-        saturating_seconds(growing + cap * (retries - below))
-    }
-}
-
-/// `seconds` as a Duration; `Duration::MAX` if it is more than one holds,
-/// zero if negative or NaN.
-fn saturating_seconds(seconds: f64) -> Duration {
-    if seconds.is_nan() || seconds <= 0.0 {
-        return Duration::ZERO;
-    }
-    Duration::try_from_secs_f64(seconds).unwrap_or(Duration::MAX)
-}
-
-/// `duration` within what a config's `_secs` keys accept.
-fn clamp_seconds(duration: Duration) -> Duration {
-    duration.clamp(
-        Duration::from_secs_f64(MIN_SECONDS),
-        Duration::from_secs_f64(MAX_SECONDS),
-    )
-}
-
-impl Default for RetryPolicy {
-    fn default() -> RetryPolicy {
-        RetryPolicy {
-            max_retries: Self::DEFAULT_MAX_RETRIES,
-            retry_delay: Self::DEFAULT_RETRY_DELAY,
-            backoff_multiplier: Self::DEFAULT_BACKOFF_MULTIPLIER,
-            max_retry_delay: Self::DEFAULT_MAX_RETRY_DELAY,
-            auto_reconnect: true,
-            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
-            wait_timeout: Self::DEFAULT_WAIT_TIMEOUT,
-        }
-    }
 }

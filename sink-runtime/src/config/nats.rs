@@ -12,7 +12,10 @@ use super::endpoint::{EndpointError, authority};
 pub const DEFAULT_NATS_PORT: u16 = 4222;
 
 /// A `nats://` endpoint: where to connect and which subject to publish on.
+/// Made by parsing (`"nats://...".parse::<Endpoint>()`); the fields can be
+/// read but, outside this crate, not set.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NatsEndpoint {
     /// The seed servers, `(host, port)`, in the order written; several mean a
     /// cluster (the client also learns the other members from the servers).

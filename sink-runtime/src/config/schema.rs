@@ -18,16 +18,27 @@ pub const MIN_SECONDS: f64 = 0.001;
 /// The most connect attempts after the first: beyond a million, use
 /// `lazy.auto_reconnect` and a longer `lazy.max_retry_delay_secs` instead.
 pub const MAX_RETRIES: u64 = 1_000_000;
+/// The fewest messages a queue may hold (`buffer_size`): one, or a send
+/// could never be accepted.
+pub const MIN_BUFFER_SIZE: u64 = 1;
 /// The most messages a queue may hold: 2^24. Memory is bounded by twice the
 /// queue, so more is a misconfiguration.
 pub const MAX_BUFFER_SIZE: u64 = 16_777_216;
+/// The smallest `max_message_bytes`: a limit of zero would refuse every payload.
+pub const MIN_MESSAGE_BYTES: u64 = 1;
 /// The largest payload: what the u32 length prefix of a frame holds.
 pub const MAX_MESSAGE_BYTES: u64 = u32::MAX as u64;
+/// The smallest `backoff_multiplier`: below 1 the pause would shrink with
+/// every retry.
+pub const MIN_BACKOFF_MULTIPLIER: f64 = 1.0;
 /// The largest `backoff_multiplier`: a thousandfold growth per retry reaches
 /// any `max_retry_delay_secs` in a few retries already.
 pub const MAX_BACKOFF_MULTIPLIER: f64 = 1_000.0;
 /// The longest `retry_delay_ms`: a day.
 pub const MAX_RETRY_DELAY_MS: u64 = 86_400_000;
+/// The fewest JetStream publishes awaiting their acknowledgement at once:
+/// with none, nothing could be published.
+pub const MIN_JETSTREAM_IN_FLIGHT: u64 = 1;
 /// The most JetStream publishes awaiting their acknowledgement at once
 /// (`jetstream_max_in_flight`); more only re-publishes more after a lost
 /// connection.
@@ -202,7 +213,7 @@ pub const KEYS: &[Key] = &[
         "buffer_size",
         Applies::Leaf,
         ValueKind::Integer {
-            min: 1,
+            min: MIN_BUFFER_SIZE,
             max: MAX_BUFFER_SIZE,
         },
         "10000",
@@ -213,7 +224,7 @@ pub const KEYS: &[Key] = &[
         "max_message_bytes",
         Applies::Leaf,
         ValueKind::Integer {
-            min: 1,
+            min: MIN_MESSAGE_BYTES,
             max: MAX_MESSAGE_BYTES,
         },
         "16777216 (16 MiB)",
@@ -260,7 +271,7 @@ pub const KEYS: &[Key] = &[
         "lazy.backoff_multiplier",
         Applies::Leaf,
         ValueKind::Number {
-            min: 1.0,
+            min: MIN_BACKOFF_MULTIPLIER,
             max: MAX_BACKOFF_MULTIPLIER,
         },
         "2.0",
@@ -319,7 +330,7 @@ pub const KEYS: &[Key] = &[
         "jetstream_max_in_flight",
         Applies::JetStream,
         ValueKind::Integer {
-            min: 1,
+            min: MIN_JETSTREAM_IN_FLIGHT,
             max: MAX_JETSTREAM_IN_FLIGHT,
         },
         "256",

@@ -28,7 +28,7 @@ impl Listener {
         match &endpoint {
             Endpoint::Unix(path) => bind_unix(path)
                 .await
-                .map(|listener| Listener::Unix(listener, path.clone()))
+                .map(|listener| Listener::Unix(listener, path.to_path_buf()))
                 .map_err(cannot_bind),
             Endpoint::Tcp { host, port } => TcpListener::bind((host.as_str(), *port))
                 .await
@@ -65,7 +65,7 @@ impl Listener {
     /// The endpoint as bound, port resolved.
     pub(super) fn local_endpoint(&self) -> Result<String, SinkError> {
         let address = match self {
-            Listener::Unix(_, path) => return Ok(Endpoint::Unix(path.clone()).to_string()),
+            Listener::Unix(_, path) => return Ok(format!("unix://{}", path.display())),
             Listener::Tcp(listener) | Listener::WebSocket(listener, _) => listener.local_addr()?,
         };
         let host = address.ip().to_string();

@@ -21,7 +21,7 @@ fn main() {
         }
         other => panic!("expected InvalidConfig, got {other:?}"),
     }
-    let ca = sinks.secure().config().tls_ca_file.clone().expect("the CA is embedded");
+    let ca = sinks.secure().config().tls_ca_file().cloned().expect("the CA is embedded");
     assert_eq!(ca.certificates().map(|found| found.len()), Ok(1));
     let deployed = Sinks::with_overrides(
         &Overrides::new().var("GATEWAY_HOST", "10.1.2.3").var("REGION", "us"),
