@@ -16,9 +16,7 @@ use sinks::{ConnectionState, EndpointSink, MessageSink, SinkError};
 use tokio::runtime::{Builder, Runtime};
 
 use crate::stall::writer_stuck_inside_a_write;
-use crate::support::{
-    ConnectionEnd, SocketDir, WatchedPeer, bounded, eventually, id_of, numbered, quick_retry,
-};
+use crate::support::{SocketDir, WatchedPeer, bounded, eventually, id_of, numbered, quick_retry};
 
 /// `lazy.wait_timeout_secs`, the bound of every wait. A flush that answers
 /// later than half of it was stuck, not settling.
@@ -191,14 +189,7 @@ fn a_runtime_dropped_mid_write_counts_every_message_once_and_the_sink_works_on_a
         peer.resume_reading();
         let connections = peer.wait_until_ended(1).await;
         let received: Vec<u64> = connections[0].frames.iter().map(|f| id_of(f)).collect();
-        assert!(
-            matches!(
-                connections[0].end,
-                Some(ConnectionEnd::Eof | ConnectionEnd::Torn { .. })
-            ),
-            "the socket ends: {:?}",
-            connections[0].end
-        );
+        connections[0].assert_closed_by_sender();
         assert_eq!(
             received,
             (0..received.len() as u64).collect::<Vec<_>>(),

@@ -18,7 +18,7 @@ use sinks::config::{Endpoint, LeafConfig};
 use sinks::{EndpointSink, MessageSink, SinkError};
 
 use crate::stall::writer_stuck_inside_a_write;
-use crate::support::{ConnectionEnd, SocketDir, WatchedPeer, id_of, quick_retry};
+use crate::support::{SocketDir, WatchedPeer, id_of, quick_retry};
 
 /// The drain deadline, `lazy.wait_timeout_secs`, set small.
 const DEADLINE: Duration = Duration::from_secs(1);
@@ -80,14 +80,7 @@ async fn disconnect_on_a_stalled_peer_returns_by_the_drain_deadline_and_fails_wh
     // end of the stream (inside a frame, if the deadline cut one).
     peer.resume_reading();
     let connections = peer.wait_until_ended(1).await;
-    assert!(
-        matches!(
-            connections[0].end,
-            Some(ConnectionEnd::Eof | ConnectionEnd::Torn { .. })
-        ),
-        "the socket ends: {:?}",
-        connections[0].end
-    );
+    connections[0].assert_closed_by_sender();
     let received: Vec<u64> = connections[0].frames.iter().map(|f| id_of(f)).collect();
     assert_eq!(received, (0..received.len() as u64).collect::<Vec<_>>());
     assert_eq!(
@@ -116,14 +109,7 @@ async fn dropping_the_last_handle_of_a_stalled_sink_frees_its_socket_by_the_drai
     peer.resume_reading();
     let connections = peer.wait_until_ended(1).await;
     let received = connections[0].frames.len() as u64;
-    assert!(
-        matches!(
-            connections[0].end,
-            Some(ConnectionEnd::Eof | ConnectionEnd::Torn { .. })
-        ),
-        "the socket ends: {:?}",
-        connections[0].end
-    );
+    connections[0].assert_closed_by_sender();
     assert!(
         received < accepted,
         "all {accepted} messages arrived once the peer read again after the drain deadline: \

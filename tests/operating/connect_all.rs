@@ -7,7 +7,7 @@ use sinks::{MessageSink, SinkError};
 
 use crate::support::{
     Peer, SilentPeer, SocketDir, bind_tcp, bounded, give_up_fast, refused_tcp_address,
-    tcp_endpoint, ws_endpoint,
+    targets_failed, tcp_endpoint, ws_endpoint,
 };
 use crate::{sink_to, unix_sink};
 
@@ -33,15 +33,7 @@ async fn connect_all_connects_the_live_endpoint_and_names_the_refused_one() {
     .expect_err("one endpoint refuses");
 
     assert_eq!(error.failed_targets(), vec!["ca_refused"], "{error}");
-    let SinkError::TargetsFailed {
-        sink,
-        total,
-        failed,
-    } = &error
-    else {
-        panic!("expected TargetsFailed, got {error}");
-    };
-    assert_eq!((sink.as_str(), *total), ("ca_topology", 2));
+    let failed = targets_failed(&error, "ca_topology", 2);
     assert!(
         matches!(&failed[0].1, SinkError::ConnectionFailed { endpoint, .. } if *endpoint == format!("tcp://{refused_at}")),
         "{error}"

@@ -784,6 +784,40 @@ pub struct ConnectionLog {
     pub end: Option<ConnectionEnd>,
 }
 
+/// The failed targets of a `TargetsFailed` error from the group or
+/// composite `group`, which tried `total` targets; panics on any other error.
+pub fn targets_failed<'e>(
+    error: &'e sinks::SinkError,
+    group: &str,
+    total: usize,
+) -> &'e [(String, sinks::SinkError)] {
+    let sinks::SinkError::TargetsFailed {
+        sink,
+        total: tried,
+        failed,
+    } = error
+    else {
+        panic!("expected TargetsFailed, got {error}");
+    };
+    assert_eq!((sink.as_str(), *tried), (group, total), "{error}");
+    failed
+}
+
+impl ConnectionLog {
+    /// Asserts that the sender closed the connection: after a whole frame,
+    /// or inside one (a close that cut a write short), but not by a failure.
+    pub fn assert_closed_by_sender(&self) {
+        assert!(
+            matches!(
+                self.end,
+                Some(ConnectionEnd::Eof | ConnectionEnd::Torn { .. })
+            ),
+            "the socket ends: {:?}",
+            self.end
+        );
+    }
+}
+
 /// A length-prefixed Unix or TCP peer like [`Peer`], which also records how
 /// each connection ended: to prove that a sink closed its socket, or that a
 /// close cut a frame. Can stop reading, to stall the sender.
