@@ -7,17 +7,26 @@ use std::task::{Context, Poll};
 
 use crate::{Message, SinkError};
 
+/// A send that leaves its sink with a multiple of this many unwritten
+/// messages yields once (see [`MessageSink`]).
+pub(crate) const YIELD_EVERY: usize = 1024;
+
 /// Something messages can be sent to: an endpoint or a composite.
 ///
 /// Usable as `Arc<dyn MessageSink>`. The async methods return a
 /// [`SinkFuture`], which is ready at once when the call needs no waiting (a
 /// send into a connected sink with room in its queue), so the common path
-/// allocates nothing; it boxes only when it must wait. Like tokio's own
-/// channels, a ready future spends a unit of the task's cooperative budget
-/// and, once the budget is spent, yields once before completing, so a task
-/// sending in a tight loop lets the sink's writer and other tasks run. A send
-/// with room queues its message when `send` is called: dropping that future
-/// unawaited does not take the message back.
+/// allocates nothing; it boxes only when it must wait. A ready future
+/// completes at its first poll, except that a send which leaves its sink
+/// with another 1,024 unwritten messages yields once first: a task
+/// sending in a tight loop thereby lets the sink's writer (which may be
+/// queued behind it on its worker) and other tasks run, while the writer
+/// finds a batch worth a syscall. (tokio's channels instead spend the task's
+/// cooperative budget on every call and yield every 128; for a sink that
+/// halves the batches and, on a multi-thread runtime, moves the producer
+/// between workers: see BENCHMARKS.md.) A send with room queues its message
+/// when `send` is called: dropping that future unawaited does not take the
+/// message back.
 pub trait MessageSink: Send + Sync + fmt::Debug {
     /// Queues `message`, connecting first if the sink is not connected, and
     /// waiting for room if the queue is full (backpressure). `Ok` means the
@@ -144,16 +153,44 @@ pub struct SinkFuture<'a, T> {
 }
 
 enum Inner<'a, T> {
-    Ready(Option<T>),
+    /// Complete; yields once first when `yield_first`.
+    Ready {
+        value: Option<T>,
+        yield_first: bool,
+    },
     Waiting(Pin<Box<dyn Future<Output = T> + Send + 'a>>),
 }
 
 impl<'a, T> SinkFuture<'a, T> {
     /// A future that is already complete.
     pub fn ready(value: T) -> SinkFuture<'a, T> {
+        SinkFuture::ready_yielding(value, false)
+    }
+
+    /// A future that is already complete and, if `yields`, yields once to
+    /// the scheduler before reporting it: what a `send` returns when the
+    /// sink wants its producer to let the writer run (see
+    /// [`MessageSink::send`]). A composite passes its targets' wish on.
+    pub fn ready_yielding(value: T, yields: bool) -> SinkFuture<'a, T> {
         SinkFuture {
-            inner: Inner::Ready(Some(value)),
+            inner: Inner::Ready {
+                value: Some(value),
+                yield_first: yields,
+            },
         }
+    }
+
+    /// Whether this future is complete but yields once before reporting
+    /// (see [`SinkFuture::ready_yielding`]); `into_ready` drops that wish,
+    /// so a sink that unwraps another's future reads it first.
+    pub fn yields_first(&self) -> bool {
+        matches!(
+            self.inner,
+            Inner::Ready {
+                yield_first: true,
+                ..
+            }
+        )
     }
 
     /// A future that must wait.
@@ -166,7 +203,9 @@ impl<'a, T> SinkFuture<'a, T> {
     /// The value, if the future completed without waiting.
     pub fn into_ready(self) -> Result<T, SinkFuture<'a, T>> {
         match self.inner {
-            Inner::Ready(Some(value)) => Ok(value),
+            Inner::Ready {
+                value: Some(value), ..
+            } => Ok(value),
             inner => Err(SinkFuture { inner }),
         }
     }
@@ -181,16 +220,13 @@ impl<T> Future for SinkFuture<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         match &mut self.get_mut().inner {
-            Inner::Ready(value) => {
-                // Spend a unit of tokio's cooperative budget, as tokio's own
-                // channels do: a producer sending in a tight loop into a sink
-                // with room never waits, and without this it would keep its
-                // worker until the queue filled, starving the sink's writer
-                // task queued behind it (half the throughput with 4 producers
-                // on 2 workers). The message is already queued: yielding here
-                // only delays the report.
-                let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-                coop.made_progress();
+            Inner::Ready { value, yield_first } => {
+                if std::mem::take(yield_first) {
+                    // Back of the run queue: the writer (and whatever else
+                    // is queued on this worker) runs before this task goes on.
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
                 Poll::Ready(value.take().expect("SinkFuture polled after completion"))
             }
             Inner::Waiting(future) => future.as_mut().poll(cx),
@@ -201,7 +237,7 @@ impl<T> Future for SinkFuture<'_, T> {
 impl<T> fmt::Debug for SinkFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.inner {
-            Inner::Ready(_) => "ready",
+            Inner::Ready { .. } => "ready",
             Inner::Waiting(_) => "waiting",
         };
         f.debug_struct("SinkFuture").field("state", &state).finish()

@@ -13,8 +13,13 @@ impl CompositeSink {
         let bytes = message.payload.len();
         let mut failed: Vec<(String, SinkError)> = Vec::new();
         let mut waiting = Vec::new();
+        // A target whose backlog asks its producer to yield (see
+        // `MessageSink::send`) has the composite's send yield.
+        let mut yields = false;
         for target in &self.targets {
-            match target.sink.send(message.clone()).into_ready() {
+            let future = target.sink.send(message.clone());
+            yields |= future.yields_first();
+            match future.into_ready() {
                 Ok(Ok(())) => {}
                 Ok(Err(error)) => failed.push((target.name.clone(), error)),
                 Err(future) => waiting.push((target.name.as_str(), future)),
@@ -22,7 +27,10 @@ impl CompositeSink {
         }
         drop(message);
         if waiting.is_empty() {
-            return SinkFuture::ready(self.record(bytes, self.fanout_result(failed)));
+            return SinkFuture::ready_yielding(
+                self.record(bytes, self.fanout_result(failed)),
+                yields,
+            );
         }
         SinkFuture::waiting(async move {
             let (names, futures): (Vec<&str>, Vec<_>) = waiting.into_iter().unzip();

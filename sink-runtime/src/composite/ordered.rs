@@ -39,10 +39,13 @@ impl CompositeSink {
         let mut failed: Vec<(String, SinkError)> = Vec::new();
         while let Some(index) = order.next() {
             let target = &self.targets[index];
-            match target.sink.send(message.clone()).into_ready() {
+            let future = target.sink.send(message.clone());
+            // The target's request to yield (see `MessageSink::send`) is kept.
+            let yields = future.yields_first();
+            match future.into_ready() {
                 Ok(Ok(())) => {
                     self.routed_to(index);
-                    return SinkFuture::ready(self.record(bytes, Ok(())));
+                    return SinkFuture::ready_yielding(self.record(bytes, Ok(())), yields);
                 }
                 Ok(Err(error)) => failed.push((target.name.clone(), error)),
                 Err(future) => {

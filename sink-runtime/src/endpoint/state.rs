@@ -33,10 +33,12 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 
+use super::pacing::{Backlog, Pacing};
 use super::write_through;
 use crate::ConnectionState;
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
+use crate::sink::YIELD_EVERY;
 use crate::transport::{INLINE_MAX, Pending, Queued, SharedStream};
 
 /// Where the sink's connection stands.
@@ -95,7 +97,8 @@ pub(crate) enum Next {
     /// Write the batch just taken; `skip` bytes of its first frame are
     /// already on the connection (a write-through the socket took part of).
     Write { skip: usize },
-    /// Nothing queued, but senders were busy a moment ago: yield and look again.
+    /// Yield and look again: a small backlog is still growing, or nothing is
+    /// queued but senders were busy a moment ago (see `pacing`).
     Linger,
     /// Nothing to do: wait for work or for the peer to go away.
     Park,
@@ -126,6 +129,9 @@ pub(crate) struct Accepted {
     pub(crate) wake: bool,
     /// The payload, copied or written: drop it once the lock is released.
     pub(crate) spent: Option<Bytes>,
+    /// The backlog just reached another [`YIELD_EVERY`] messages: a `send`
+    /// yields once, so that a writer scheduled behind its task gets to run.
+    pub(crate) batch_ready: bool,
 }
 
 /// What the writer's batch achieved, as the state needs it.
@@ -384,6 +390,7 @@ impl EndpointState {
         Accepted {
             wake: std::mem::replace(&mut self.writer_parked, false),
             spent,
+            batch_ready: self.pending.len() % YIELD_EVERY == 0,
         }
     }
 
@@ -415,6 +422,7 @@ impl EndpointState {
                 return Accepted {
                     wake: false,
                     spent: Some(message.payload),
+                    batch_ready: false,
                 };
             }
             // The writer writes the rest of the frame first.
@@ -530,13 +538,20 @@ impl EndpointState {
         lease: &Lease,
         batch: &mut Pending,
         now: Instant,
-        linger: &mut u32,
+        pacing: &mut Pacing,
     ) -> Next {
         if !self.is_current(lease) {
             return Next::Stale;
         }
         debug_assert!(batch.is_empty() && self.in_flight == 0);
-        if !self.pending.is_empty() {
+        let gather = !self.pending.is_empty()
+            && !self.closing
+            && pacing.backlog(self.pending.len(), self.pending.frame_bytes(), now)
+                == Backlog::Gather;
+        if gather {
+            Next::Linger
+        } else if !self.pending.is_empty() {
+            pacing.wrote();
             std::mem::swap(&mut self.pending, batch);
             self.in_flight = batch.len();
             self.metrics.queue_depth(self.in_flight as u64);
@@ -547,8 +562,7 @@ impl EndpointState {
             // Nothing can be queued from here on: senders wait while closing.
             self.stream = None;
             Next::Close
-        } else if *linger > 0 {
-            *linger -= 1;
+        } else if pacing.linger() {
             Next::Linger
         } else {
             self.writer_parked = true;
