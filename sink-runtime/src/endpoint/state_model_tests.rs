@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use proptest::prelude::*;
 
-use super::super::pacing::Pacing;
 use super::{EndpointState, Exit, Lease, Next, Phase, PublishedState, Refusal, Written};
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
@@ -61,9 +60,6 @@ fn op() -> impl Strategy<Value = Op> {
 struct Task {
     lease: Lease,
     batch: Pending,
-    /// Kept between steps, as the writer keeps it: a step may gather
-    /// (yield) before the next one takes the backlog.
-    pacing: Pacing,
 }
 
 struct Model {
@@ -122,7 +118,6 @@ impl Model {
                         self.tasks.push(Task {
                             lease,
                             batch: Pending::default(),
-                            pacing: Pacing::default(),
                         });
                     }
                     // Over INLINE_MAX: kept as it was sent, beside the copied ones.
@@ -141,7 +136,6 @@ impl Model {
                     self.tasks.push(Task {
                         lease,
                         batch: Pending::default(),
-                        pacing: Pacing::default(),
                     });
                 }
             }
@@ -180,12 +174,8 @@ impl Model {
                 if state.phase() != Phase::Up || !task.batch.is_empty() {
                     return;
                 }
-                match state.next_step(
-                    &task.lease,
-                    &mut task.batch,
-                    Instant::now(),
-                    &mut task.pacing,
-                ) {
+                let mut linger = 0;
+                match state.next_step(&task.lease, &mut task.batch, Instant::now(), &mut linger) {
                     Next::Close => {
                         state.exit(&task.lease, Exit::Closed);
                     }
@@ -304,10 +294,6 @@ fn a_runtime_dropped_mid_batch_fails_the_batch() {
     model.apply(Op::TrySend);
     model.apply(Op::ConnectOk(0));
     model.apply(Op::TrySend);
-    // The first look lets a small backlog grow (`pacing`); the second finds
-    // it has not and takes it.
-    model.apply(Op::Step(0));
-    assert_eq!(model.state.in_flight, 0);
     model.apply(Op::Step(0));
     assert_eq!(model.state.in_flight, 2);
     model.apply(Op::RuntimeDrop);

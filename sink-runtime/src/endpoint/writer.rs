@@ -3,8 +3,7 @@
 //! It is spawned with a [`Lease`] by the first send (or `connect`), makes the
 //! connection, then loops: take everything queued in one swap, write it in
 //! large chunks, count it, and when there is nothing to do, yield a few
-//! times (a busy sender refills the queue meanwhile), then park; a small
-//! backlog that is still growing is let grow a little first (`pacing`). While parked
+//! times (a busy sender refills the queue meanwhile), then park. While parked
 //! it also watches the connection, so a peer that goes away is noticed before
 //! the next send. When a write or the connection fails it reconnects (if
 //! `auto_reconnect`) and writes, whole, every message that had not been
@@ -24,11 +23,17 @@ use std::time::Instant;
 use tokio::runtime::Handle;
 
 use super::connect::{ConnectFailure, Connector};
-use super::pacing::Pacing;
 use super::shared::Shared;
 use super::state::{Exit, Lease, Next, Phase, Written};
 use crate::observe::TARGET;
 use crate::transport::{Connection, Pending};
+
+/// How many times the writer yields and looks at the queue again after a
+/// write before it parks. A sender that keeps sending refills the queue within
+/// a few microseconds; a parked writer must be woken (`notify_one`, and often
+/// a sleeping worker thread's futex), which costs that sender more than the
+/// messages it sends meanwhile. Yielding lets any other task run first.
+const LINGER_YIELDS: u32 = 8;
 
 /// Spawns the writer of `lease` on `runtime`. Call it without holding the
 /// sink's lock: a runtime that is shutting down drops the task at once, and
@@ -120,18 +125,20 @@ async fn serve(
 ) -> Exit {
     let framing = shared.config.framing;
     let mut batch = Pending::default();
-    let mut pacing = Pacing::default();
+    // Yields left before parking on an empty queue (see `LINGER_YIELDS`).
+    let mut linger = 0;
     // One deadline future for the writer's life, raced against every write:
     // registered once, so a batch costs no extra lock or waiter-list update.
     let mut deadline = std::pin::pin!(shared.drain_deadline());
     loop {
         // Read before locking: senders wait on the lock, not on the clock.
         let now = Instant::now();
-        let next = shared.lock().next_step(lease, &mut batch, now, &mut pacing);
+        let next = shared.lock().next_step(lease, &mut batch, now, &mut linger);
         match next {
             Next::Stale => return Exit::Closed,
             Next::Linger => tokio::task::yield_now().await,
             Next::Write { skip } => {
+                linger = LINGER_YIELDS;
                 // Room was made for senders waiting on a full queue.
                 shared.changed.notify_waiters();
                 let mut progress = |messages: usize, bytes: u64| {

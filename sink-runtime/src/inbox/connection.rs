@@ -42,36 +42,59 @@ pub(super) struct Context {
 struct Closed {
     kind: io::ErrorKind,
     reason: String,
+    /// A WebSocket peer is told why in a close frame with this code.
+    close_code: Option<CloseCode>,
 }
 
 impl Closed {
     fn malformed(reason: impl Into<String>) -> Closed {
+        Closed::new(io::ErrorKind::InvalidData, reason)
+    }
+
+    fn new(kind: io::ErrorKind, reason: impl Into<String>) -> Closed {
         Closed {
-            kind: io::ErrorKind::InvalidData,
+            kind,
             reason: reason.into(),
+            close_code: None,
         }
     }
 }
 
 /// Reads messages until the peer closes, the input is malformed (then one
 /// error item), or the inbox is gone.
+///
+/// The error item is queued before the connection is closed, so a peer that
+/// sees the close and then sends on another connection finds its message
+/// behind the error in the inbox, never ahead of it: a reader that stops
+/// after the next message (`sinks listen --expect`) still reports the error.
 pub(super) async fn read(stream: Incoming, context: Context) {
-    let result = match stream {
-        Incoming::Unix(stream) => read_stream(stream, &context).await,
-        Incoming::Tcp(stream) => read_stream(stream, &context).await,
+    match stream {
+        Incoming::Unix(mut stream) => {
+            let result = read_stream(&mut stream, &context).await;
+            report(&context, result).await;
+        }
+        Incoming::Tcp(mut stream) => {
+            let result = read_stream(&mut stream, &context).await;
+            report(&context, result).await;
+        }
         Incoming::WebSocket(stream) => read_websocket(stream, &context).await,
-    };
-    if let Err(closed) = result {
-        let message = format!(
-            "inbox {}: closed the connection from {}: {}",
-            context.local_endpoint, context.peer, closed.reason
-        );
-        // If the inbox is gone, nobody is left to tell.
-        let _ = context
-            .sender
-            .send(Err(SinkError::Io(io::Error::new(closed.kind, message))))
-            .await;
     }
+}
+
+/// Queues the error item for a connection the inbox closes, if it does.
+async fn report(context: &Context, result: Result<(), Closed>) {
+    let Err(closed) = result else {
+        return;
+    };
+    let message = format!(
+        "inbox {}: closed the connection from {}: {}",
+        context.local_endpoint, context.peer, closed.reason
+    );
+    // If the inbox is gone, nobody is left to tell.
+    let _ = context
+        .sender
+        .send(Err(SinkError::Io(io::Error::new(closed.kind, message))))
+        .await;
 }
 
 /// Sends one message on; `false` once the inbox is dropped. Waiting here for
@@ -80,7 +103,10 @@ async fn deliver(context: &Context, payload: Bytes) -> bool {
     context.sender.send(Ok(payload)).await.is_ok()
 }
 
-async fn read_stream(stream: impl AsyncRead + Unpin, context: &Context) -> Result<(), Closed> {
+async fn read_stream(
+    stream: &mut (impl AsyncRead + Unpin),
+    context: &Context,
+) -> Result<(), Closed> {
     match context.options.framing {
         Framing::LengthPrefixed => {
             let codec = LengthPrefixed::with_max_frame_bytes(context.options.max_frame_bytes);
@@ -88,10 +114,7 @@ async fn read_stream(stream: impl AsyncRead + Unpin, context: &Context) -> Resul
             while let Some(frame) = frames.next().await {
                 let payload = frame.map_err(|error| {
                     let error = io::Error::from(error);
-                    Closed {
-                        kind: error.kind(),
-                        reason: error.to_string(),
-                    }
+                    Closed::new(error.kind(), error.to_string())
                 })?;
                 if !deliver(context, payload).await {
                     return Ok(());
@@ -101,10 +124,7 @@ async fn read_stream(stream: impl AsyncRead + Unpin, context: &Context) -> Resul
         Framing::Raw => {
             let mut chunks = FramedRead::new(stream, BytesCodec::new());
             while let Some(chunk) = chunks.next().await {
-                let chunk = chunk.map_err(|error| Closed {
-                    kind: error.kind(),
-                    reason: error.to_string(),
-                })?;
+                let chunk = chunk.map_err(|error| Closed::new(error.kind(), error.to_string()))?;
                 if !deliver(context, chunk.freeze()).await {
                     return Ok(());
                 }
@@ -114,14 +134,36 @@ async fn read_stream(stream: impl AsyncRead + Unpin, context: &Context) -> Resul
     Ok(())
 }
 
-async fn read_websocket(stream: TcpStream, context: &Context) -> Result<(), Closed> {
+async fn read_websocket(stream: TcpStream, context: &Context) {
     let limit = context.options.max_frame_bytes;
     let config = WebSocketConfig::default()
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
-    let mut socket = tokio_tungstenite::accept_async_with_config(stream, Some(config))
-        .await
-        .map_err(|error| Closed::malformed(format!("the WebSocket handshake failed: {error}")))?;
+    let mut socket = match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
+        Ok(socket) => socket,
+        Err(error) => {
+            let closed = Closed::malformed(format!("the WebSocket handshake failed: {error}"));
+            return report(context, Err(closed)).await;
+        }
+    };
+    let result = websocket_messages(&mut socket, context).await;
+    let close_code = result.as_ref().err().and_then(|closed| closed.close_code);
+    report(context, result).await;
+    if let Some(code) = close_code {
+        let goodbye = CloseFrame {
+            code,
+            reason: "binary frames only".into(),
+        };
+        // The connection is being dropped either way.
+        let _ = tokio_tungstenite::WebSocketStream::close(&mut socket, Some(goodbye)).await;
+    }
+}
+
+/// The messages of an open WebSocket, until it closes or is malformed.
+async fn websocket_messages(
+    socket: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    context: &Context,
+) -> Result<(), Closed> {
     while let Some(message) = socket.next().await {
         match message {
             Ok(Message::Binary(payload)) => {
@@ -129,16 +171,14 @@ async fn read_websocket(stream: TcpStream, context: &Context) -> Result<(), Clos
                     return Ok(());
                 }
             }
+            // Closed with a close frame by `read_websocket`, once reported.
             Ok(Message::Text(_)) => {
-                let goodbye = CloseFrame {
-                    code: CloseCode::Unsupported,
-                    reason: "binary frames only".into(),
-                };
-                // The connection is being dropped either way.
-                let _ = tokio_tungstenite::WebSocketStream::close(&mut socket, Some(goodbye)).await;
-                return Err(Closed::malformed(
-                    "it sent a text frame; an inbox takes binary frames, one per message",
-                ));
+                return Err(Closed {
+                    close_code: Some(CloseCode::Unsupported),
+                    ..Closed::malformed(
+                        "it sent a text frame; an inbox takes binary frames, one per message",
+                    )
+                });
             }
             Ok(Message::Close(_)) => return Ok(()),
             // tungstenite answers pings by itself.
@@ -156,16 +196,13 @@ async fn read_websocket(stream: TcpStream, context: &Context) -> Result<(), Clos
                 ));
             }
             Err(tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake)) => {
-                return Err(Closed {
-                    kind: io::ErrorKind::UnexpectedEof,
-                    reason: "the peer closed the connection without a close frame; a message may have been cut off".to_owned(),
-                });
+                return Err(Closed::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the peer closed the connection without a close frame; a message may have been cut off",
+                ));
             }
             Err(tungstenite::Error::Io(error)) => {
-                return Err(Closed {
-                    kind: error.kind(),
-                    reason: error.to_string(),
-                });
+                return Err(Closed::new(error.kind(), error.to_string()));
             }
             Err(error) => return Err(Closed::malformed(error.to_string())),
         }

@@ -129,11 +129,6 @@ impl Pending {
         self.messages == 0
     }
 
-    /// Bytes of the frames copied into the buffer.
-    pub(crate) fn frame_bytes(&self) -> usize {
-        self.inline.len()
-    }
-
     /// Appends a message: its length-prefixed frame copied into the buffer if
     /// `copy`, else the payload itself. Returns the payload when it was
     /// copied, for the caller to drop once it has released the sink's lock.
