@@ -112,13 +112,23 @@ pub async fn read_stream(stream: &async_nats::jetstream::stream::Stream) -> Vec<
     })
     .await
     .expect("the stream answers");
-    let consumer = stream
-        .create_consumer(consumer::pull::Config {
-            ack_policy: consumer::AckPolicy::None,
-            ..Default::default()
-        })
-        .await
-        .expect("create a consumer");
+    // Creating the consumer is a request too: retried while the cluster settles.
+    let consumer = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let created = stream
+                .create_consumer(consumer::pull::Config {
+                    ack_policy: consumer::AckPolicy::None,
+                    ..Default::default()
+                })
+                .await;
+            match created {
+                Ok(consumer) => break consumer,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            }
+        }
+    })
+    .await
+    .expect("the stream takes a consumer within the patience");
     let mut messages = consumer.messages().await.expect("consume");
     let mut indexes = Vec::with_capacity(stored);
     while indexes.len() < stored {
