@@ -8,7 +8,8 @@ use std::task::{Context, Poll};
 use crate::{Message, SinkError};
 
 /// A send that leaves its sink with a multiple of this many unwritten
-/// messages yields once (see [`MessageSink`]).
+/// messages yields once (see [`MessageSink`]): about 64 KiB of 64 B frames,
+/// the raw baseline's buffer.
 pub(crate) const YIELD_EVERY: usize = 1024;
 
 /// Something messages can be sent to: an endpoint or a composite.
@@ -17,16 +18,18 @@ pub(crate) const YIELD_EVERY: usize = 1024;
 /// [`SinkFuture`], which is ready at once when the call needs no waiting (a
 /// send into a connected sink with room in its queue), so the common path
 /// allocates nothing; it boxes only when it must wait. A ready future
-/// completes at its first poll, except that a send which leaves its sink
-/// with another 1,024 unwritten messages yields once first: a task
-/// sending in a tight loop thereby lets the sink's writer (which may be
-/// queued behind it on its worker) and other tasks run, while the writer
-/// finds a batch worth a syscall. (tokio's channels instead spend the task's
-/// cooperative budget on every call and yield every 128; for a sink that
-/// halves the batches and, on a multi-thread runtime, moves the producer
-/// between workers: see BENCHMARKS.md.) A send with room queues its message
-/// when `send` is called: dropping that future unawaited does not take the
-/// message back.
+/// completes at its first poll, except that a send which wakes its sink's
+/// writer, or leaves the sink with another 1,024 unwritten messages, yields
+/// once first, by spending the rest of the task's cooperative budget. A task
+/// sending in a tight loop thereby lets the sink's writer (queued behind it
+/// when both share a worker, always so on a current-thread runtime) and other
+/// tasks run, and the writer finds a batch worth a syscall; inside
+/// `tokio::task::unconstrained` it does not yield. (tokio's own channels
+/// spend a unit on every call and yield every 128; for a sink that means
+/// smaller batches and, on a multi-thread runtime, a producer moved between
+/// workers: see BENCHMARKS.md.) A send with room queues its message when
+/// `send` is called: dropping that future unawaited does not take the message
+/// back.
 pub trait MessageSink: Send + Sync + fmt::Debug {
     /// Queues `message`, connecting first if the sink is not connected, and
     /// waiting for room if the queue is full (backpressure). `Ok` means the
@@ -222,10 +225,15 @@ impl<T> Future for SinkFuture<'_, T> {
         match &mut self.get_mut().inner {
             Inner::Ready { value, yield_first } => {
                 if std::mem::take(yield_first) {
-                    // Back of the run queue: the writer (and whatever else
-                    // is queued on this worker) runs before this task goes on.
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
+                    // Spend what is left of the task's cooperative budget, so
+                    // that it yields through tokio's own mechanism (and not
+                    // inside `tokio::task::unconstrained`): the writer, and
+                    // whatever else is queued on this worker, runs before
+                    // this task goes on. tokio's budget is 128 per poll.
+                    for _ in 0..128 {
+                        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+                        coop.made_progress();
+                    }
                 }
                 Poll::Ready(value.take().expect("SinkFuture polled after completion"))
             }

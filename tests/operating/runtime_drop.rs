@@ -16,7 +16,7 @@ const SENDS: u64 = 200_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sending {
     /// `send(..).await` each: the writer takes batches as the sender yields
-    /// (each time 1,024 more messages are unwritten).
+    /// (when it wakes the writer, and per 1,024 unwritten messages).
     Awaited,
     /// `try_send` all at once, then one yield: the writer takes them all as
     /// one batch, writes what the socket takes and blocks in its middle.

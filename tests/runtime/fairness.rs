@@ -1,5 +1,6 @@
 //! Cooperative scheduling: a `send` that never has to wait still yields
-//! once each time its sink is left with another 1,024 unwritten messages, so
+//! once when it wakes the writer and each time its sink is left with another
+//! 1,024 unwritten messages, so
 //! a producer in a tight loop cannot keep its worker to itself and starve the
 //! sink's writer (or any other task) until the queue fills. A composite
 //! passes its targets' yields on.
@@ -11,7 +12,9 @@ use std::time::Duration;
 use sinks::config::{CompositePattern, Endpoint, LeafConfig};
 use sinks::{EndpointSink, MessageSink};
 
-use crate::support::{Peer, SocketDir, bounded, composite_of, ids_of, numbered};
+use crate::support::{
+    Peer, SocketDir, bind_tcp, bounded, composite_of, ids_of, numbered, ws_endpoint,
+};
 
 const MESSAGES: u64 = 5_000;
 
@@ -84,4 +87,62 @@ async fn a_tight_send_loop_through_a_composite_lets_every_target_writer_run() {
             assert_eq!(frames.len() as u64, each, "{pattern:?}");
         }
     }
+}
+
+/// Whether a task spawned now has run by the time `send` returns.
+async fn spawned_task_ran_during(send: impl std::future::Future<Output = ()>) -> bool {
+    let ran = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&ran);
+    tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+    send.await;
+    ran.load(Ordering::SeqCst)
+}
+
+// A WebSocket sink never writes through, so a send into its parked writer
+// always wakes it.
+#[tokio::test]
+async fn a_send_that_wakes_the_parked_writer_yields_once() {
+    let (listener, address) = bind_tcp().await;
+    let peer = Peer::websocket(listener);
+    let sink = EndpointSink::direct("wake", LeafConfig::new(ws_endpoint(address)));
+    bounded("connect", sink.connect()).await.expect("connect");
+    // Long enough for the writer to linger and park.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let ran = spawned_task_ran_during(async {
+        sink.send(numbered(0, 16)).await.expect("send");
+    })
+    .await;
+    assert!(
+        ran,
+        "a send that woke the writer returned without yielding: the writer, queued behind it, \
+         could not run"
+    );
+    bounded("flush", sink.flush()).await.expect("flush");
+    let frames = peer.recording().wait_for_frames(1).await;
+    assert_eq!(ids_of(&frames), vec![0]);
+}
+
+#[tokio::test]
+async fn inside_unconstrained_a_send_never_yields() {
+    let dir = SocketDir::new();
+    let (sink, peer) = roomy_relay(&dir, "free").await;
+    let ran = spawned_task_ran_during(tokio::task::unconstrained(async {
+        for id in 0..MESSAGES {
+            sink.send(numbered(id, 16)).await.expect("send");
+        }
+    }))
+    .await;
+    assert!(
+        !ran,
+        "a send yielded inside `unconstrained`: its yields must go through tokio's budget"
+    );
+    // The first send may write through to the idle socket itself.
+    let sent = sink.metadata().messages_sent;
+    assert!(
+        sent <= 1,
+        "the writer ran during an unconstrained send loop on a current_thread runtime ({sent} sent)"
+    );
+    bounded("flush", sink.flush()).await.expect("flush");
+    let frames = peer.recording().wait_for_frames(MESSAGES as usize).await;
+    assert_eq!(ids_of(&frames), (0..MESSAGES).collect::<Vec<_>>());
 }

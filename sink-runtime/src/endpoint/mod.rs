@@ -9,7 +9,6 @@
 //! - `write_through`: a send into an idle sink writes its frame itself.
 
 mod connect;
-mod pacing;
 mod shared;
 mod state;
 mod write_through;
@@ -390,7 +389,7 @@ impl MessageSink for EndpointSink {
         self.wake_writer(accepted.wake);
         // A copied payload is freed here, on the sender's CPU, after unlocking.
         drop(accepted.spent);
-        SinkFuture::ready_yielding(Ok(()), accepted.batch_ready)
+        SinkFuture::ready_yielding(Ok(()), accepted.wake || accepted.batch_ready)
     }
 
     fn try_send(&self, message: Message) -> Result<(), SinkError> {

@@ -33,7 +33,6 @@ use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
 
-use super::pacing::{Backlog, Pacing};
 use super::write_through;
 use crate::ConnectionState;
 use crate::config::Framing;
@@ -97,8 +96,7 @@ pub(crate) enum Next {
     /// Write the batch just taken; `skip` bytes of its first frame are
     /// already on the connection (a write-through the socket took part of).
     Write { skip: usize },
-    /// Yield and look again: a small backlog is still growing, or nothing is
-    /// queued but senders were busy a moment ago (see `pacing`).
+    /// Nothing queued, but senders were busy a moment ago: yield and look again.
     Linger,
     /// Nothing to do: wait for work or for the peer to go away.
     Park,
@@ -125,7 +123,8 @@ pub(crate) enum Refusal {
 #[derive(Debug)]
 #[must_use = "wake the writer and drop the payload after unlocking"]
 pub(crate) struct Accepted {
-    /// The writer is parked and must be woken.
+    /// The writer is parked and must be woken (a `send` then yields once, so
+    /// that the writer, queued behind the sender on its worker, runs).
     pub(crate) wake: bool,
     /// The payload, copied or written: drop it once the lock is released.
     pub(crate) spent: Option<Bytes>,
@@ -538,20 +537,13 @@ impl EndpointState {
         lease: &Lease,
         batch: &mut Pending,
         now: Instant,
-        pacing: &mut Pacing,
+        linger: &mut u32,
     ) -> Next {
         if !self.is_current(lease) {
             return Next::Stale;
         }
         debug_assert!(batch.is_empty() && self.in_flight == 0);
-        let gather = !self.pending.is_empty()
-            && !self.closing
-            && pacing.backlog(self.pending.len(), self.pending.frame_bytes(), now)
-                == Backlog::Gather;
-        if gather {
-            Next::Linger
-        } else if !self.pending.is_empty() {
-            pacing.wrote();
+        if !self.pending.is_empty() {
             std::mem::swap(&mut self.pending, batch);
             self.in_flight = batch.len();
             self.metrics.queue_depth(self.in_flight as u64);
@@ -562,7 +554,8 @@ impl EndpointState {
             // Nothing can be queued from here on: senders wait while closing.
             self.stream = None;
             Next::Close
-        } else if pacing.linger() {
+        } else if *linger > 0 {
+            *linger -= 1;
             Next::Linger
         } else {
             self.writer_parked = true;
