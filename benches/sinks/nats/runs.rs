@@ -3,11 +3,14 @@
 //! connects, sends a warm-up and flushes before its clock starts.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use async_nats::Subject;
 use async_nats::jetstream;
 use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use sinks::config::{Endpoint, LeafConfig};
 use sinks::{EndpointSink, Message, MessageSink};
@@ -105,12 +108,23 @@ pub fn raw_core_run(runtime: &Runtime, address: &str, body: &'static [u8], messa
     messages as f64 / elapsed.as_secs_f64()
 }
 
+/// Whether the raw JetStream loop sets a `Nats-Msg-Id` on each publish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageIds {
+    /// Plain `publish`: what the target is measured against.
+    None,
+    /// A unique id per publish, as the sink sends for its de-duplication:
+    /// what that costs the server, measured apart.
+    Unique,
+}
+
 /// Raw JetStream: `publish` with at most `max_in_flight` acknowledgements
 /// outstanding (the oldest awaited when full), then the rest awaited.
 pub fn raw_jetstream_run(
     runtime: &Runtime,
     address: &str,
     max_in_flight: usize,
+    ids: MessageIds,
     body: &'static [u8],
     messages: u64,
 ) -> f64 {
@@ -120,9 +134,12 @@ pub fn raw_jetstream_run(
         let client = async_nats::connect(address).await.expect("connect");
         let context = jetstream::new(client);
         let subject = Subject::from_static(JETSTREAM_SUBJECT);
+        // Unique within the run; the stream is new, so no id is a duplicate.
+        let next_id = Arc::new(AtomicU64::new(0));
         let publish_all = |count: u64| {
             let context = context.clone();
             let subject = subject.clone();
+            let next_id = Arc::clone(&next_id);
             async move {
                 let mut in_flight = VecDeque::with_capacity(max_in_flight);
                 for _ in 0..count {
@@ -131,10 +148,16 @@ pub fn raw_jetstream_run(
                             in_flight.pop_front().expect("a full window has an oldest");
                         oldest.await.expect("ack");
                     }
-                    let ack = context
-                        .publish(subject.clone(), Bytes::from_static(body))
-                        .await
-                        .expect("publish");
+                    let payload = Bytes::from_static(body);
+                    let ack = match ids {
+                        MessageIds::None => context.publish(subject.clone(), payload).await,
+                        MessageIds::Unique => {
+                            let id = format!("raw-{}", next_id.fetch_add(1, Ordering::Relaxed));
+                            let publish = PublishMessage::build().payload(payload).message_id(id);
+                            context.send_publish(subject.clone(), publish).await
+                        }
+                    }
+                    .expect("publish");
                     in_flight.push_back(ack);
                 }
                 for ack in in_flight {
