@@ -196,6 +196,13 @@ impl<'a, T> SinkFuture<'a, T> {
         )
     }
 
+    /// Whether the value is already there: the call needed no waiting. It
+    /// may still yield once when polled (see [`SinkFuture::yields_first`]),
+    /// so await it rather than unwrapping it with `into_ready` in a loop.
+    pub fn is_ready(&self) -> bool {
+        matches!(self.inner, Inner::Ready { .. })
+    }
+
     /// A future that must wait.
     pub fn waiting(future: impl Future<Output = T> + Send + 'a) -> SinkFuture<'a, T> {
         SinkFuture {
@@ -203,7 +210,10 @@ impl<'a, T> SinkFuture<'a, T> {
         }
     }
 
-    /// The value, if the future completed without waiting.
+    /// The value, if the future completed without waiting. A wish to yield
+    /// first is dropped: a loop that sends this way never yields, and
+    /// starves a writer queued behind it (see [`MessageSink`]); `.await` it
+    /// instead.
     pub fn into_ready(self) -> Result<T, SinkFuture<'a, T>> {
         match self.inner {
             Inner::Ready {
