@@ -7,29 +7,22 @@ use std::task::{Context, Poll};
 
 use crate::{Message, SinkError};
 
-/// A send that leaves its sink with a multiple of this many unwritten
-/// messages yields once (see [`MessageSink`]): about 64 KiB of 64 B frames,
-/// the raw baseline's buffer.
-pub(crate) const YIELD_EVERY: usize = 1024;
-
 /// Something messages can be sent to: an endpoint or a composite.
 ///
 /// Usable as `Arc<dyn MessageSink>`. The async methods return a
 /// [`SinkFuture`], which is ready at once when the call needs no waiting (a
 /// send into a connected sink with room in its queue), so the common path
-/// allocates nothing; it boxes only when it must wait. A ready future
-/// completes at its first poll, except that a send which wakes its sink's
-/// writer, or leaves the sink with another 1,024 unwritten messages, yields
-/// once first, by spending the rest of the task's cooperative budget. A task
-/// sending in a tight loop thereby lets the sink's writer (queued behind it
-/// when both share a worker, always so on a current-thread runtime) and other
-/// tasks run, and the writer finds a batch worth a syscall; inside
-/// `tokio::task::unconstrained` it does not yield. (tokio's own channels
-/// spend a unit on every call and yield every 128; for a sink that means
-/// smaller batches and, on a multi-thread runtime, a producer moved between
-/// workers: see BENCHMARKS.md.) A send with room queues its message when
-/// `send` is called: dropping that future unawaited does not take the message
-/// back.
+/// allocates nothing; it boxes only when it must wait. Like tokio's own
+/// channels, a ready future spends a unit of the task's cooperative budget
+/// and, once the budget is spent (every 128 units), yields once before
+/// completing, so a task sending in a tight loop lets the sink's writer and
+/// other tasks run. A send that wakes its sink's parked writer also yields
+/// once, by spending the rest of the budget: tokio queues the woken writer
+/// behind the sender on its worker (always so on a current-thread runtime),
+/// and it should write while the sender goes on, not after the budget runs
+/// out. Inside `tokio::task::unconstrained` neither yields. A send with room
+/// queues its message when `send` is called: dropping that future unawaited
+/// does not take the message back.
 pub trait MessageSink: Send + Sync + fmt::Debug {
     /// Queues `message`, connecting first if the sink is not connected, and
     /// waiting for room if the queue is full (backpressure). `Ok` means the
@@ -171,9 +164,9 @@ impl<'a, T> SinkFuture<'a, T> {
     }
 
     /// A future that is already complete and, if `yields`, yields once to
-    /// the scheduler before reporting it: what a `send` returns when the
-    /// sink wants its producer to let the writer run (see
-    /// [`MessageSink::send`]). A composite passes its targets' wish on.
+    /// the scheduler before reporting it: what a `send` that woke its
+    /// sink's writer returns, so that the writer runs (see [`MessageSink`]).
+    /// A composite passes its targets' wish on.
     pub fn ready_yielding(value: T, yields: bool) -> SinkFuture<'a, T> {
         SinkFuture {
             inner: Inner::Ready {
@@ -244,6 +237,15 @@ impl<T> Future for SinkFuture<'_, T> {
                         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
                         coop.made_progress();
                     }
+                } else {
+                    // A unit of the budget, as tokio's own channels spend:
+                    // a producer sending in a tight loop into a sink with
+                    // room never waits, and without this it would keep its
+                    // worker until the queue filled, starving the sink's
+                    // writer and other tasks queued behind it. The message
+                    // is already queued: yielding here only delays the report.
+                    let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+                    coop.made_progress();
                 }
                 Poll::Ready(value.take().expect("SinkFuture polled after completion"))
             }

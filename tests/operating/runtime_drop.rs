@@ -15,8 +15,8 @@ const SENDS: u64 = 200_000;
 /// How the 200,000 messages are handed to the sink.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Sending {
-    /// `send(..).await` each: the writer takes batches as the sender yields
-    /// (when it wakes the writer, and per 1,024 unwritten messages).
+    /// `send(..).await` each: the writer takes small batches as the sender
+    /// yields (every 128 sends, tokio's budget, and when it wakes the writer).
     Awaited,
     /// `try_send` all at once, then one yield: the writer takes them all as
     /// one batch, writes what the socket takes and blocks in its middle.

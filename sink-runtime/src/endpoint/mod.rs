@@ -389,7 +389,7 @@ impl MessageSink for EndpointSink {
         self.wake_writer(accepted.wake);
         // A copied payload is freed here, on the sender's CPU, after unlocking.
         drop(accepted.spent);
-        SinkFuture::ready_yielding(Ok(()), accepted.wake || accepted.batch_ready)
+        SinkFuture::ready_yielding(Ok(()), accepted.wake)
     }
 
     fn try_send(&self, message: Message) -> Result<(), SinkError> {

@@ -37,7 +37,6 @@ use super::write_through;
 use crate::ConnectionState;
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
-use crate::sink::YIELD_EVERY;
 use crate::transport::{INLINE_MAX, Pending, Queued, SharedStream};
 
 /// Where the sink's connection stands.
@@ -128,9 +127,6 @@ pub(crate) struct Accepted {
     pub(crate) wake: bool,
     /// The payload, copied or written: drop it once the lock is released.
     pub(crate) spent: Option<Bytes>,
-    /// The backlog just reached another [`YIELD_EVERY`] messages: a `send`
-    /// yields once, so that a writer scheduled behind its task gets to run.
-    pub(crate) batch_ready: bool,
 }
 
 /// What the writer's batch achieved, as the state needs it.
@@ -389,7 +385,6 @@ impl EndpointState {
         Accepted {
             wake: std::mem::replace(&mut self.writer_parked, false),
             spent,
-            batch_ready: self.pending.len() % YIELD_EVERY == 0,
         }
     }
 
@@ -421,7 +416,6 @@ impl EndpointState {
                 return Accepted {
                     wake: false,
                     spent: Some(message.payload),
-                    batch_ready: false,
                 };
             }
             // The writer writes the rest of the frame first.
