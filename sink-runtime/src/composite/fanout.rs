@@ -13,8 +13,8 @@ impl CompositeSink {
         let bytes = message.payload.len();
         let mut failed: Vec<(String, SinkError)> = Vec::new();
         let mut waiting = Vec::new();
-        // A target whose backlog asks its producer to yield (see
-        // `MessageSink::send`) has the composite's send yield.
+        // A target that woke its writer asks its sender to yield (see
+        // `MessageSink`): the composite's send yields for it.
         let mut yields = false;
         for target in &self.targets {
             let future = target.sink.send(message.clone());
