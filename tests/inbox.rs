@@ -219,6 +219,54 @@ async fn a_websocket_text_frame_closes_only_its_connection() {
     assert_eq!(next_message(&mut inbox).await, b"binary");
 }
 
+/// A failed WebSocket handshake is reported before its connection closes,
+/// like any other malformed input: with the inbox full, the report waits for
+/// room, and the peer must not see the close meanwhile (else its next
+/// connection's message could overtake the error in the inbox).
+#[tokio::test]
+async fn a_failed_websocket_handshake_is_reported_before_the_close() {
+    let options = InboxOptions::new().capacity(1);
+    let mut inbox = Inbox::bind_with("ws://127.0.0.1:0/", options)
+        .await
+        .expect("bind");
+    let url = inbox.local_endpoint();
+    let (mut filler, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .expect("connect");
+    filler
+        .send(WsMessage::binary(&b"fills the inbox"[..]))
+        .await
+        .expect("send");
+    let address = url
+        .trim_start_matches("ws://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut bad = TcpStream::connect(&address).await.expect("connect");
+    // An HTTP request without the upgrade: the handshake refuses it.
+    bad.write_all(b"GET / HTTP/1.1\r\nHost: inbox\r\n\r\n")
+        .await
+        .expect("write");
+    let mut closed = Box::pin(async move {
+        let mut answer = Vec::new();
+        let _ = bad.read_to_end(&mut answer).await;
+        answer
+    });
+    assert_pending_for(
+        "the refused connection's close, while its report waits for room",
+        &mut closed,
+        Duration::from_millis(300),
+    )
+    .await;
+    assert_eq!(next_message(&mut inbox).await, b"fills the inbox");
+    let (kind, message) = next_error(&mut inbox).await;
+    assert_eq!(kind, io::ErrorKind::InvalidData);
+    assert!(
+        message.contains("the WebSocket handshake failed"),
+        "{message}"
+    );
+    bounded("the refused connection closes", closed).await;
+}
+
 #[tokio::test]
 async fn a_websocket_message_over_the_maximum_closes_its_connection() {
     let options = InboxOptions::new().max_frame_bytes(4);

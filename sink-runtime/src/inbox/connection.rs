@@ -134,16 +134,22 @@ async fn read_stream(
     Ok(())
 }
 
-async fn read_websocket(stream: TcpStream, context: &Context) {
+/// The handshake borrows the stream rather than taking it, so that a failed
+/// one is reported before the stream is dropped, as for any other closed
+/// connection (see `read`).
+async fn read_websocket(mut stream: TcpStream, context: &Context) {
     let limit = context.options.max_frame_bytes;
     let config = WebSocketConfig::default()
         .max_message_size(Some(limit))
         .max_frame_size(Some(limit));
-    let mut socket = match tokio_tungstenite::accept_async_with_config(stream, Some(config)).await {
+    let handshake = tokio_tungstenite::accept_async_with_config(&mut stream, Some(config)).await;
+    let mut socket = match handshake {
         Ok(socket) => socket,
         Err(error) => {
             let closed = Closed::malformed(format!("the WebSocket handshake failed: {error}"));
-            return report(context, Err(closed)).await;
+            report(context, Err(closed)).await;
+            drop(stream);
+            return;
         }
     };
     let result = websocket_messages(&mut socket, context).await;
@@ -161,7 +167,7 @@ async fn read_websocket(stream: TcpStream, context: &Context) {
 
 /// The messages of an open WebSocket, until it closes or is malformed.
 async fn websocket_messages(
-    socket: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    socket: &mut tokio_tungstenite::WebSocketStream<&mut TcpStream>,
     context: &Context,
 ) -> Result<(), Closed> {
     while let Some(message) = socket.next().await {
