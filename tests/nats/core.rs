@@ -43,6 +43,8 @@ async fn messages_arrive_on_the_subject_in_order() {
 async fn connects_only_on_the_first_send() {
     let server = NatsServer::start();
     let sink = sink(&format!("nats://{}/lazy", server.address()), "").await;
+    // Time for a connect started by creating the sink to show.
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(server.connections(), 0, "creating the sink connected");
     sink.send(Message::from("first")).await.unwrap();
     sink.flush().await.unwrap();

@@ -96,6 +96,7 @@ impl NatsServer {
             dir,
         };
         server.spawn();
+        server.wait_for_no_clients();
         server
     }
 
@@ -173,24 +174,42 @@ impl NatsServer {
 
     /// How many clients are connected now (`/varz`).
     pub fn connections(&self) -> u64 {
+        self.try_connections()
+            .expect("/varz on the monitoring port gives `connections`")
+    }
+
+    /// `connections`, or `None` while the monitoring port does not answer.
+    fn try_connections(&self) -> Option<u64> {
         use std::io::{Read, Write};
-        let mut stream =
-            TcpStream::connect(("127.0.0.1", self.monitor_port)).expect("monitoring port");
+        let mut stream = TcpStream::connect(("127.0.0.1", self.monitor_port)).ok()?;
         stream
             .write_all(b"GET /varz HTTP/1.0\r\nHost: localhost\r\n\r\n")
-            .expect("ask /varz");
+            .ok()?;
         let mut body = String::new();
-        stream.read_to_string(&mut body).expect("read /varz");
-        let field = body
-            .split("\"connections\":")
-            .nth(1)
-            .expect("/varz has `connections`");
+        stream.read_to_string(&mut body).ok()?;
+        let field = body.split("\"connections\":").nth(1)?;
         field
             .trim_start()
             .split(|c: char| !c.is_ascii_digit())
             .next()
             .and_then(|digits| digits.parse().ok())
-            .expect("`connections` is a number")
+    }
+
+    /// Waits until the server counts no client. `spawn`'s readiness probe is
+    /// a client connection, counted in `/varz` until the server has seen it
+    /// close; a test that counts connections starts from none.
+    fn wait_for_no_clients(&self) {
+        let deadline = Instant::now() + START_TIMEOUT;
+        while self.try_connections() != Some(0) {
+            assert!(
+                Instant::now() < deadline,
+                "nats-server still counted a client {START_TIMEOUT:?} after it started \
+                 (/varz on port {}); its log:\n{}",
+                self.monitor_port,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
 
