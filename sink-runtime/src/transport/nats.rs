@@ -44,6 +44,18 @@ pub(crate) const PRIORITY_HEADER: &str = "Sinks-Priority";
 /// Nanoseconds since the Unix epoch, when the message was stamped.
 pub(crate) const TIMESTAMP_HEADER: &str = "Sinks-Timestamp-Ns";
 
+/// How many core NATS publishes the writer makes between two yields.
+///
+/// Each publish spends a unit of tokio's cooperative budget, so left to the
+/// budget the writer would yield every 128 publishes, and the client's task,
+/// woken at each yield, would write 128 messages per syscall: measured with a
+/// 64 B loop, 5.4 `writev` and 14 `epoll_wait` per 1,000 messages, and the
+/// sink at 0.83x a raw `async-nats` loop. Yielding every 1,024 publishes
+/// instead gave 1.9 and 8.8, and 1.01x. The writer still never keeps its
+/// worker for long: at most 1,024 publishes (a few hundred microseconds), and
+/// less whenever the client's channel is full, where it waits.
+const PUBLISHES_PER_YIELD: usize = 1024;
+
 /// An open NATS client for one sink.
 pub(crate) struct NatsConnection {
     client: Client,
@@ -217,7 +229,8 @@ impl NatsConnection {
             .unwrap_or(messages.len());
         let too_large = messages.get(end).map(|queued| queued.payload.len());
         let mut outcome = match &self.jetstream {
-            None => self.write_core(batch, end, progress).await,
+            // Paced by `PUBLISHES_PER_YIELD`, not by tokio's budget.
+            None => tokio::task::unconstrained(self.write_core(batch, end, progress)).await,
             Some(jetstream) => {
                 let publish = Publish {
                     jetstream,
@@ -278,6 +291,9 @@ impl NatsConnection {
                 return outcome;
             }
             bytes += len;
+            if (index + 1) % PUBLISHES_PER_YIELD == 0 {
+                tokio::task::yield_now().await;
+            }
         }
         if let Err(error) = self.client.flush().await {
             outcome.uncertain = end;
