@@ -39,6 +39,37 @@ async fn messages_arrive_on_the_subject_in_order() {
     );
 }
 
+/// One batch of 5,000 messages, queued before the writer runs (a
+/// current-thread runtime, `try_send` without an await): the writer publishes
+/// it with a yield every 1,024 publishes, and nothing is lost, repeated or
+/// reordered at those yields.
+#[tokio::test]
+async fn a_batch_longer_than_the_writers_pacing_arrives_whole_and_in_order() {
+    const MESSAGES: u64 = 5_000;
+    let server = NatsServer::start();
+    let observer = client(&server.address()).await;
+    let mut subscriber = observer.subscribe("orders.batch").await.unwrap();
+    observer.flush().await.unwrap();
+    let sink = sink(&format!("nats://{}/orders.batch", server.address()), "").await;
+    sink.connect().await.unwrap();
+    for index in 0..MESSAGES {
+        sink.try_send(Message::from(payload(index))).unwrap();
+    }
+    assert_eq!(sink.metadata().queue_depth, MESSAGES as usize);
+    sink.flush().await.unwrap();
+    let received: Vec<u64> = receive(&mut subscriber, MESSAGES as usize)
+        .await
+        .iter()
+        .map(|message| index_of(&message.payload))
+        .collect();
+    assert_eq!(received, (0..MESSAGES).collect::<Vec<_>>());
+    let metadata = sink.metadata();
+    assert_eq!(
+        (metadata.messages_sent, metadata.messages_failed),
+        (MESSAGES, 0)
+    );
+}
+
 #[tokio::test]
 async fn connects_only_on_the_first_send() {
     let server = NatsServer::start();
