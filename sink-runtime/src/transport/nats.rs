@@ -48,10 +48,11 @@ pub(crate) const TIMESTAMP_HEADER: &str = "Sinks-Timestamp-Ns";
 ///
 /// Each publish spends a unit of tokio's cooperative budget, so left to the
 /// budget the writer would yield every 128 publishes, and the client's task,
-/// woken at each yield, would write 128 messages per syscall: measured with a
-/// 64 B loop, 5.4 `writev` and 14 `epoll_wait` per 1,000 messages, and the
-/// sink at 0.83x a raw `async-nats` loop. Yielding every 1,024 publishes
-/// instead gave 1.9 and 8.8, and 1.01x. The writer still never keeps its
+/// running at each yield, would write about 180 messages per syscall:
+/// measured with a 64 B scratch loop, 5.4 `writev` and 14 `epoll_wait` per
+/// 1,000 messages, and the sink at 0.83x a raw `async-nats` loop. Yielding
+/// every 1,024 publishes instead gave 1.9 and 8.8, and 1.01x (BENCHMARKS.md,
+/// "Fifth stop"). The writer still never keeps its
 /// worker for long: at most 1,024 publishes (a few hundred microseconds), and
 /// less whenever the client's channel is full, where it waits.
 const PUBLISHES_PER_YIELD: usize = 1024;
