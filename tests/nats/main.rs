@@ -61,6 +61,34 @@ pub fn index_of(payload: &[u8]) -> u64 {
         .unwrap_or_else(|| panic!("not a test payload: {payload:?}"))
 }
 
+/// Waits until `subscriber` (of `observer`, on `subject`) is live on the
+/// server, after a reconnect: a client's flush only says its socket was
+/// written, not that the server took its subscription. Publishes a probe
+/// (message `probe`) through the subscription's own client and reads until
+/// it comes back; returns the indices of what arrived before it.
+pub async fn until_subscribed(
+    observer: &async_nats::Client,
+    subscriber: &mut async_nats::Subscriber,
+    subject: &str,
+    probe: u64,
+) -> Vec<u64> {
+    observer
+        .publish(subject.to_owned(), payload(probe).into())
+        .await
+        .expect("the observer publishes its probe");
+    let mut before = Vec::new();
+    loop {
+        let message = tokio::time::timeout(PATIENCE, subscriber.next())
+            .await
+            .expect("the observer's probe comes back")
+            .expect("the subscription goes on");
+        match index_of(&message.payload) {
+            index if index == probe => return before,
+            index => before.push(index),
+        }
+    }
+}
+
 /// Receives `count` messages from `subscriber` (bounded by `PATIENCE`).
 pub async fn receive(
     subscriber: &mut async_nats::Subscriber,
