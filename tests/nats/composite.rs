@@ -3,14 +3,13 @@
 use sinks::{Message, SinkFactory};
 
 use crate::server::NatsServer;
-use crate::{PATIENCE, client, index_of, payload, receive};
+use crate::{PATIENCE, client, index_of, payload, receive, subscribed};
 
 #[tokio::test]
 async fn failover_from_a_dead_relay_reaches_the_nats_subject() {
     let server = NatsServer::start();
     let observer = client(&server.address()).await;
-    let mut subscriber = observer.subscribe("failover.orders").await.unwrap();
-    observer.flush().await.unwrap();
+    let mut subscriber = subscribed(&observer, "failover.orders").await;
     let dir = tempfile::tempdir().unwrap();
     // Nothing listens on the relay's socket.
     let relay = dir.path().join("dead-relay.sock");
@@ -45,8 +44,7 @@ async fn fanout_reaches_a_unix_peer_and_a_nats_subject() {
     use tokio::io::AsyncReadExt;
     let server = NatsServer::start();
     let observer = client(&server.address()).await;
-    let mut subscriber = observer.subscribe("fanout.orders").await.unwrap();
-    observer.flush().await.unwrap();
+    let mut subscriber = subscribed(&observer, "fanout.orders").await;
     let dir = tempfile::tempdir().unwrap();
     let socket = dir.path().join("peer.sock");
     let listener = tokio::net::UnixListener::bind(&socket).unwrap();

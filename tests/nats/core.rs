@@ -6,14 +6,13 @@ use futures_util::StreamExt;
 use sinks::{Message, SinkError};
 
 use crate::server::{NatsServer, Options, free_port};
-use crate::{PATIENCE, client, index_of, payload, receive, sink, until_subscribed};
+use crate::{PATIENCE, client, index_of, payload, receive, sink, subscribed, until_subscribed};
 
 #[tokio::test]
 async fn messages_arrive_on_the_subject_in_order() {
     let server = NatsServer::start();
     let observer = client(&server.address()).await;
-    let mut subscriber = observer.subscribe("orders.core").await.unwrap();
-    observer.flush().await.unwrap();
+    let mut subscriber = subscribed(&observer, "orders.core").await;
     let sink = sink(&format!("nats://{}/orders.core", server.address()), "").await;
     for index in 0..2_000 {
         sink.send(Message::from(payload(index))).await.unwrap();
@@ -48,8 +47,7 @@ async fn a_batch_longer_than_the_writers_pacing_arrives_whole_and_in_order() {
     const MESSAGES: u64 = 5_000;
     let server = NatsServer::start();
     let observer = client(&server.address()).await;
-    let mut subscriber = observer.subscribe("orders.batch").await.unwrap();
-    observer.flush().await.unwrap();
+    let mut subscriber = subscribed(&observer, "orders.batch").await;
     let sink = sink(&format!("nats://{}/orders.batch", server.address()), "").await;
     sink.connect().await.unwrap();
     for index in 0..MESSAGES {
@@ -151,8 +149,7 @@ async fn an_unresolvable_host_fails_the_first_send() {
 async fn core_nats_keeps_order_without_duplicates_across_a_server_restart() {
     let mut server = NatsServer::start();
     let observer = client(&server.address()).await;
-    let mut subscriber = observer.subscribe("orders.restart").await.unwrap();
-    observer.flush().await.unwrap();
+    let mut subscriber = subscribed(&observer, "orders.restart").await;
     let sink = sink(
         &format!("nats://{}/orders.restart", server.address()),
         "max_retries = 50\nretry_delay_ms = 20\nlazy.max_retry_delay_secs = 0.2",
@@ -183,7 +180,7 @@ async fn core_nats_keeps_order_without_duplicates_across_a_server_restart() {
     })
     .await
     .expect("the observer reconnects");
-    let mut after = until_subscribed(&observer, &mut subscriber, "orders.restart", 9_999_999).await;
+    let mut after = until_subscribed(&observer, &mut subscriber, "orders.restart").await;
     tokio::time::timeout(PATIENCE, sink.flush())
         .await
         .expect("flush resolves once the sink is back")
@@ -227,8 +224,7 @@ async fn four_producers_sending_across_a_server_restart_keep_order_and_count_eac
     let number = |producer: u64, index: u64| producer * 1_000_000 + index;
     let mut server = NatsServer::start();
     let observer = client(&server.address()).await;
-    let mut subscriber = observer.subscribe("orders.through").await.unwrap();
-    observer.flush().await.unwrap();
+    let mut subscriber = subscribed(&observer, "orders.through").await;
     let sink = sink(
         &format!("nats://{}/orders.through", server.address()),
         // A small queue, so that the producers are blocked in `send` when
@@ -281,15 +277,7 @@ async fn four_producers_sending_across_a_server_restart_keep_order_and_count_eac
     .await
     .expect("the observer reconnects");
     let mut received: Vec<u64> = first.iter().map(|m| index_of(&m.payload)).collect();
-    received.extend(
-        until_subscribed(
-            &observer,
-            &mut subscriber,
-            "orders.through",
-            number(PRODUCERS, 0),
-        )
-        .await,
-    );
+    received.extend(until_subscribed(&observer, &mut subscriber, "orders.through").await);
     tokio::time::timeout(PATIENCE, sink.flush())
         .await
         .expect("flush resolves once the sink is back")
@@ -350,8 +338,7 @@ async fn four_producers_sending_across_a_server_restart_keep_order_and_count_eac
 async fn a_message_above_the_servers_max_payload_fails_alone() {
     let server = NatsServer::start();
     let observer = client(&server.address()).await;
-    let mut subscriber = observer.subscribe("orders.big").await.unwrap();
-    observer.flush().await.unwrap();
+    let mut subscriber = subscribed(&observer, "orders.big").await;
     let sink = sink(&format!("nats://{}/orders.big", server.address()), "").await;
     sink.send(Message::from(payload(0))).await.unwrap();
     sink.send(Message::from(vec![b'x'; 2 * 1024 * 1024]))

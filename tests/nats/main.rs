@@ -61,19 +61,34 @@ pub fn index_of(payload: &[u8]) -> u64 {
         .unwrap_or_else(|| panic!("not a test payload: {payload:?}"))
 }
 
+/// The index of the probe `until_subscribed` publishes: no test sends it.
+const PROBE: u64 = 99_999_999;
+
+/// Subscribes `observer` to `subject` and returns once the server routes
+/// the subject's messages to it (see `until_subscribed`).
+pub async fn subscribed(observer: &async_nats::Client, subject: &str) -> async_nats::Subscriber {
+    let mut subscriber = observer
+        .subscribe(subject.to_owned())
+        .await
+        .expect("the observer subscribes");
+    let before = until_subscribed(observer, &mut subscriber, subject).await;
+    assert!(before.is_empty(), "messages on a fresh subject: {before:?}");
+    subscriber
+}
+
 /// Waits until `subscriber` (of `observer`, on `subject`) is live on the
-/// server, after a reconnect: a client's flush only says its socket was
-/// written, not that the server took its subscription. Publishes a probe
-/// (message `probe`) through the subscription's own client and reads until
+/// server, at the start or after a reconnect: a client's flush only says its
+/// socket was written, not that the server took its subscription (and after
+/// a reconnect async-nats reports `Connected` before it subscribes again).
+/// Publishes a probe through the subscription's own client and reads until
 /// it comes back; returns the indices of what arrived before it.
 pub async fn until_subscribed(
     observer: &async_nats::Client,
     subscriber: &mut async_nats::Subscriber,
     subject: &str,
-    probe: u64,
 ) -> Vec<u64> {
     observer
-        .publish(subject.to_owned(), payload(probe).into())
+        .publish(subject.to_owned(), payload(PROBE).into())
         .await
         .expect("the observer publishes its probe");
     let mut before = Vec::new();
@@ -83,7 +98,7 @@ pub async fn until_subscribed(
             .expect("the observer's probe comes back")
             .expect("the subscription goes on");
         match index_of(&message.payload) {
-            index if index == probe => return before,
+            PROBE => return before,
             index => before.push(index),
         }
     }

@@ -6,7 +6,7 @@ use sinks::provider::NatsKv;
 use sinks::{Message, SinkError, SinkFactory};
 
 use crate::server::NatsServer;
-use crate::{client, index_of, payload, receive};
+use crate::{client, index_of, payload, receive, subscribed};
 
 async fn bucket_with(server: &NatsServer, entries: &[(&str, String)]) {
     let setup = client(&server.address()).await;
@@ -41,8 +41,7 @@ async fn bucket_with(server: &NatsServer, entries: &[(&str, String)]) {
 async fn resolves_services_published_in_a_bucket_and_caches_them() {
     let server = NatsServer::start();
     let observer = client(&server.address()).await;
-    let mut subscriber = observer.subscribe("kv.orders").await.unwrap();
-    observer.flush().await.unwrap();
+    let mut subscriber = subscribed(&observer, "kv.orders").await;
     bucket_with(
         &server,
         &[
