@@ -8,17 +8,6 @@
 //! invariants checked from the peer's side live in `ledger`. The long
 //! version of the outage test runs for minutes:
 //! `cargo test --test lifecycle -- --ignored` (`LIFECYCLE_SOAK_SECS` sets how long).
-//!
-//! # Known failures (runtime bugs these tests found; left failing on purpose)
-//!
-//! - `runtime_drop::a_runtime_dropped_mid_write_...` and
-//!   `stalled_close::disconnect_on_a_stalled_peer_...` (every run): frames of
-//!   an in-flight batch that the kernel already took arrive at the peer and
-//!   are counted failed too. See the comments at those tests.
-//! - `outage::*` (about a third of full runs, more under load; the soak
-//!   finds it within a minute): a send that waited on a failed connect
-//!   returns `Closed` when a successor writer connected before it woke. See
-//!   the top of `outage.rs`.
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -10,23 +10,11 @@
 //! must have accepted exactly one connection: with one writer at a time and
 //! a peer that reads, the sink has no reason to open a second one.
 //!
-//! # Known failure (runtime bug, for the lead)
-//!
-//! One of the three bounded tests fails in about a third of full runs of
-//! the binary (the race needs load); the soak finds it within a minute:
-//!
-//! `an error says the sink is closed, but nothing closed it: sink `relay` is closed`.
-//! A `send` waiting on a connecting writer remembers `failures_before`; when
-//! that writer gives up, the waiter is woken, but before its step reruns
-//! another producer's send starts a successor writer that connects at once
-//! (the peer just came back). `EndpointState::connected` sets
-//! `last_exit = None`, so the waiter sees `failures() != failures_before`,
-//! calls `exit_error`, finds no exit and returns `SinkError::Closed`
-//! (`Some(Exit::Closed) | None => self.closed_error()` in `endpoint/mod.rs`),
-//! though the sink is open and the real cause was `Connection refused`.
-//! Hypothesis: the waiter needs the exit of the writer it waited on (keep
-//! the last failed exit with its failure count, or hand it to the waiter by
-//! generation) rather than whatever `last_exit` holds when it runs.
+//! It also guards a race this suite found: a send that waited on a failed
+//! connect must report that connect's error (`Connection refused`), not
+//! `Closed`, when a successor writer connected before the waiter woke. The
+//! state keeps the last failed exit for it (`EndpointState::connected`
+//! leaves `last_exit` alone).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

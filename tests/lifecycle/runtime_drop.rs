@@ -142,19 +142,11 @@ fn a_runtime_dropped_while_its_writer_connects_fails_the_queue_and_the_sink_work
     });
 }
 
-/// # Known failure (runtime bug, for the lead)
-///
-/// `received + failed` exceeds `accepted`: messages the peer receives are
-/// also counted in `messages_failed` (see the assertion message). The writer
-/// is dropped inside `Connection::write_batch`; frames of the in-flight batch
-/// that an earlier `write` call of that same batch already handed to the
-/// kernel reach the peer, yet `EndpointState::exit` fails the whole
-/// `in_flight` count, because the batch's progress is only reported by
-/// `batch_written` after `write_batch` returns. Hypothesis: `write_batch`
-/// must publish how many whole frames it has written so far (for example in
-/// a counter the lease guard reads) so that `exit` counts those as sent and
-/// only the rest as failed. The same happens when a close's drain deadline
-/// cuts a write short (`stalled_close`).
+/// Frames of the in-flight batch that an earlier `write` of that batch
+/// already handed to the kernel reach the peer; they count as sent
+/// (`EndpointState::batch_progress`), and only the rest as failed, so
+/// `received + failed == accepted`. A drain deadline that cuts a write short
+/// is the same case (`stalled_close`).
 #[test]
 fn a_runtime_dropped_mid_write_counts_every_message_once_and_the_sink_works_on_a_new_runtime() {
     const BUFFER: usize = 8;

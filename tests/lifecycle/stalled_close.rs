@@ -4,13 +4,9 @@
 //! peer that never reads again cannot keep the writer, its socket or its
 //! queue alive.
 //!
-//! # Known failure (runtime bug, for the lead)
-//!
-//! `disconnect_on_a_stalled_peer_...` fails its last assertion: messages
-//! the peer receives are also counted failed. The drain deadline cuts
-//! `write_batch` short, and `EndpointState::exit` fails the whole in-flight
-//! batch, including frames an earlier `write` of that batch already handed
-//! to the kernel (the same cause as in `runtime_drop`).
+//! The messages the peer received before the deadline count as sent, not
+//! failed, including frames of a batch the deadline cut short (the same
+//! case as in `runtime_drop`).
 
 use std::time::{Duration, Instant};
 
