@@ -4,9 +4,9 @@
 //!
 //! `cargo bench --bench sinks` prints the table of BENCHMARKS.md on stdout
 //! (progress on stderr); `SINKS_BENCH_QUICK=1` runs a short smoke version,
-//! `SINKS_BENCH_ONLY=latency,calls` (any of throughput, large, fanout,
-//! producers, calls, latency, observe, macro, and with `--features nats`
-//! nats) only some sections, for profiling one of
+//! `SINKS_BENCH_ONLY=latency,calls` (any of throughput, batch, large,
+//! fanout, producers, calls, latency, observe, macro, and with
+//! `--features nats` nats) only some sections, for profiling one of
 //! them, and `SINKS_BENCH_PAYLOADS=vec,slices` (any of static, vec, slices)
 //! only some payload kinds (`payloads.rs`). Every figure but latency and the
 //! macro is the median of 7 runs after one warm-up run, and a ratio of two
@@ -51,7 +51,8 @@ use tokio::runtime::{Builder, Runtime};
 
 use crate::harness::{Row, Settings, announce};
 use crate::rows::{
-    call_rows, fanout_rows, large_rows, latency_rows, observe_rows, producer_rows, throughput_rows,
+    batch_rows, call_rows, fanout_rows, large_rows, latency_rows, observe_rows, producer_rows,
+    throughput_rows,
 };
 
 #[global_allocator]
@@ -80,6 +81,9 @@ fn main() {
         };
         if settings.runs_section("throughput") {
             throughput_rows(&settings, &runtime, &mut push);
+        }
+        if settings.runs_section("batch") {
+            batch_rows(&settings, &runtime, &mut push);
         }
         if settings.runs_section("large") {
             large_rows(&settings, &runtime, &mut push);

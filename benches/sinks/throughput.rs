@@ -12,7 +12,7 @@ use tokio::net::{TcpStream, UnixStream};
 use tokio::runtime::Runtime;
 use tokio_tungstenite::tungstenite;
 
-use crate::alloc::AllocCount;
+use crate::alloc::{AllocCount, by_user};
 use crate::payloads::{Payload, PayloadKind, Source};
 use crate::peers::{Peer, Transport};
 use crate::run_task;
@@ -30,6 +30,16 @@ pub fn sink_for(transport: Transport, peer: &Peer, buffer_size: Option<usize>) -
     }
 }
 
+/// How the sink's loop hands it the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sends {
+    /// `send(..).await` per message.
+    OneByOne,
+    /// `send_batch(..).await` per this many messages, in a `Vec` the loop
+    /// makes per batch (counted as the user's allocation).
+    Batches(usize),
+}
+
 /// One run of the sink: returns messages per second, measured from the first
 /// send to the receiver reading the last frame, and what the send loop and
 /// flush allocated (the user's own payload allocations counted apart).
@@ -41,6 +51,7 @@ pub fn sink_run(
     payload: Payload,
     messages: u64,
     buffer_size: Option<usize>,
+    sends: Sends,
 ) -> (f64, SendCost) {
     let peer = Peer::start(transport, payload.expect(messages));
     let sink = sink_for(transport, &peer, buffer_size);
@@ -56,15 +67,33 @@ pub fn sink_run(
         let allocations = AllocCount::now();
         let mut waits = 0;
         let start = Instant::now();
-        for index in 0..messages {
-            // `send(..).await`, as a user's loop does (a ready send may
-            // still yield once to let the writer run), with a count of the
-            // sends that had to wait for room.
-            let send = sink.send(Message::new(source.nth(index, messages)));
-            if !send.is_ready() {
-                waits += 1;
+        match sends {
+            Sends::OneByOne => {
+                for index in 0..messages {
+                    // `send(..).await`, as a user's loop does (a ready send
+                    // may still yield once to let the writer run), with a
+                    // count of the sends that had to wait for room.
+                    let send = sink.send(Message::new(source.nth(index, messages)));
+                    if !send.is_ready() {
+                        waits += 1;
+                    }
+                    send.await.expect("send");
+                }
             }
-            send.await.expect("send");
+            Sends::Batches(size) => {
+                let mut index = 0;
+                while index < messages {
+                    let end = (index + size as u64).min(messages);
+                    let mut batch = by_user(|| Vec::with_capacity(size));
+                    batch.extend((index..end).map(|i| Message::new(source.nth(i, messages))));
+                    let send = sink.send_batch(batch);
+                    if !send.is_ready() {
+                        waits += 1;
+                    }
+                    send.await.expect("send_batch");
+                    index = end;
+                }
+            }
         }
         sink.flush().await.expect("flush");
         let allocated = allocations.since();
@@ -79,7 +108,7 @@ pub fn sink_run(
 #[derive(Debug, Clone, Copy)]
 pub struct SendCost {
     pub allocated: AllocCount,
-    /// Sends that found the queue full and waited for room.
+    /// Sends (or batches) that found the queue full and waited for room.
     pub waits: u64,
 }
 

@@ -30,7 +30,12 @@ pub trait MessageSink: Send + Sync + fmt::Debug {
     /// [`flush`](MessageSink::flush) reports failures.
     fn send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>>;
 
-    /// Sends every message in order, as `send` would; stops at the first error.
+    /// Sends every message in order, as `send` would; stops at the first
+    /// error, which it returns. The messages before the one that failed
+    /// were accepted, that one and the ones after it were not. An endpoint
+    /// sink queues the batch under one hold of its lock per run of messages
+    /// and spends one unit of the task's cooperative budget per call; this
+    /// default (what composites use) awaits one `send` per message.
     fn send_batch(&self, messages: Vec<Message>) -> SinkFuture<'_, Result<(), SinkError>> {
         SinkFuture::waiting(async move {
             for message in messages {

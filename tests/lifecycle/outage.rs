@@ -5,7 +5,9 @@
 //! runtime that was running.
 //!
 //! Each producer loops `send`, retrying at once on `Err` and pausing 1 ms
-//! on `Ok`; the relay gives up after two attempts 10 ms apart. The peer's
+//! on `Ok`; the relay gives up after two attempts 10 ms apart. The batching
+//! variants loop `send_batch` instead, into a small queue, through a relay
+//! that rides the outages out (see `Plan::batched`). The peer's
 //! side is checked by [`Ledger`]; on top of it, each incarnation of the peer
 //! must have accepted exactly one connection: with one writer at a time and
 //! a peer that reads, the sink has no reason to open a second one.
@@ -25,7 +27,7 @@ use sinks::config::{Endpoint, LeafConfig, RetryPolicy};
 use sinks::{EndpointSink, MessageSink, SinkError};
 
 use crate::ledger::{Ledger, ProducerLog, Window, in_order};
-use crate::support::{SocketDir, WatchedPeer, bind_unix, bounded, eventually, tagged};
+use crate::support::{SocketDir, WatchedPeer, bind_unix, bounded, eventually, quick_retry, tagged};
 
 /// Payload size: large enough that the socket window is a few hundred
 /// messages, so the ledger's bound on it means something.
@@ -35,7 +37,7 @@ const FRAME: usize = 512;
 const ABSENT_AT_START: Duration = Duration::from_millis(300);
 
 /// The relay: `max_retries = 1`, `retry_delay_ms = 10`.
-fn gives_up_after_two_attempts() -> RetryPolicy {
+pub fn gives_up_after_two_attempts() -> RetryPolicy {
     RetryPolicy::default()
         .with_max_retries(1)
         .with_retry_delay(Duration::from_millis(10))
@@ -53,6 +55,13 @@ pub struct Plan {
     pub up_for: Duration,
     /// How long it stays away: far longer than the ~10 ms retry budget.
     pub down_for: Duration,
+    /// `Some(n)`: each producer sends `send_batch`es of `n` messages
+    /// instead of one `send` per message.
+    pub batch: Option<u64>,
+    /// The relay's retries.
+    pub retry: RetryPolicy,
+    /// The relay's `buffer_size`.
+    pub buffer: usize,
 }
 
 impl Plan {
@@ -64,19 +73,54 @@ impl Plan {
             outages: 3,
             up_for: Duration::from_millis(150),
             down_for: Duration::from_millis(150),
+            batch: None,
+            retry: gives_up_after_two_attempts(),
+            buffer: LeafConfig::DEFAULT_BUFFER_SIZE,
+        }
+    }
+
+    /// `bounded`, with producers that send batches of `batch` into a queue
+    /// that fills during each outage (so batches stop mid-way to wait for
+    /// room while the writer reconnects), and a relay that retries for about
+    /// a second and a half, so that every batch waits the outage out: a
+    /// batch that fails says that it stopped, not how many of its messages
+    /// went in before, so the ledger could not judge it message by message.
+    fn batched(producers: u32, batch: u64) -> Plan {
+        Plan {
+            batch: Some(batch),
+            retry: quick_retry(),
+            buffer: 256,
+            ..Plan::bounded(producers)
         }
     }
 }
 
-/// Sends `tagged(producer, seq)` until stopped: at once again after an
-/// `Err`, 1 ms later after an `Ok`.
-async fn produce(sink: Arc<EndpointSink>, producer: u32, stop: Arc<AtomicBool>) -> ProducerLog {
+/// Sends `tagged(producer, seq)` until stopped, one message per `send` or
+/// `batch` per `send_batch`: at once again after an `Err`, 1 ms later after
+/// an `Ok`.
+async fn produce(
+    sink: Arc<EndpointSink>,
+    producer: u32,
+    batch: Option<u64>,
+    stop: Arc<AtomicBool>,
+) -> ProducerLog {
     let mut log = ProducerLog::default();
     let mut seq = 0;
     while !stop.load(Ordering::Relaxed) {
-        let result = sink.send(tagged(producer, seq, FRAME)).await;
-        log.note(seq, &result);
-        seq += 1;
+        let count = batch.unwrap_or(1);
+        let result = match batch {
+            None => sink.send(tagged(producer, seq, FRAME)).await,
+            Some(_) => {
+                let messages = (seq..seq + count)
+                    .map(|seq| tagged(producer, seq, FRAME))
+                    .collect();
+                sink.send_batch(messages).await
+            }
+        };
+        for seq in seq..seq + count {
+            log.note(seq, &result);
+        }
+        seq += count;
         if result.is_ok() {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -106,11 +150,15 @@ pub async fn run(plan: Plan) {
     let sink = Arc::new(EndpointSink::relay(
         "relay",
         LeafConfig::new(Endpoint::unix(&path).expect("an absolute socket path"))
-            .with_retry(gives_up_after_two_attempts()),
+            .with_retry(plan.retry)
+            .with_buffer_size(plan.buffer),
     ));
     let stop = Arc::new(AtomicBool::new(false));
     let producers: Vec<_> = (0..plan.producers)
-        .map(|producer| tokio::spawn(produce(Arc::clone(&sink), producer, Arc::clone(&stop))))
+        .map(|producer| {
+            let produce = produce(Arc::clone(&sink), producer, plan.batch, Arc::clone(&stop));
+            tokio::spawn(produce)
+        })
         .collect();
     let watcher = tokio::spawn(watch_last_error(Arc::clone(&sink), Arc::clone(&stop)));
 
@@ -214,6 +262,18 @@ async fn sixteen_producers_through_an_outage_keep_one_connection_their_order_and
     run(Plan::bounded(16)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_producers_batching_through_an_outage_keep_one_connection_their_order_and_their_count()
+{
+    run(Plan::batched(4, 25)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixteen_producers_batching_through_an_outage_keep_one_connection_their_order_and_their_count()
+ {
+    run(Plan::batched(16, 25)).await;
+}
+
 /// How long the long version runs, in seconds (`LIFECYCLE_SOAK_SECS`, default 180).
 fn soak_duration() -> Duration {
     let secs = std::env::var("LIFECYCLE_SOAK_SECS")
@@ -224,9 +284,9 @@ fn soak_duration() -> Duration {
 }
 
 /// The long version, for minutes (`cargo test --test lifecycle -- --ignored`):
-/// rounds of 2, 4 and 16 producers through three sinks at once (the load
-/// on the workers widens the races), five outages each, with phase lengths
-/// varied per round.
+/// rounds of 2, 4 and 16 producers, and 4 sending batches, through four
+/// sinks at once (the load on the workers widens the races), five outages
+/// each, with phase lengths varied per round.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "runs for minutes; `cargo test --test lifecycle -- --ignored`"]
 async fn producers_through_repeated_outages_for_minutes_keep_every_invariant() {
@@ -234,15 +294,23 @@ async fn producers_through_repeated_outages_for_minutes_keep_every_invariant() {
     let mut round: u64 = 0;
     while started.elapsed() < soak_duration() {
         // A small LCG, so every round differs but a failing round can be replayed.
-        let plans = [2, 4, 16].map(|producers| {
-            let mix = (round * 3 + u64::from(producers))
+        // One sink of each kind of producer: 2, 4 and 16 sending one by
+        // one, and 4 sending batches.
+        let plans = [(2, false), (4, false), (16, false), (4, true)].map(|(producers, batched)| {
+            let mix = (round * 3 + u64::from(producers) + u64::from(batched))
                 .wrapping_mul(6_364_136_223_846_793_005)
                 .wrapping_add(1);
+            let kind = if batched {
+                Plan::batched(producers, 25)
+            } else {
+                Plan::bounded(producers)
+            };
             Plan {
                 producers,
                 outages: 5,
                 up_for: Duration::from_millis(50 + (mix >> 33) % 350),
                 down_for: Duration::from_millis(30 + (mix >> 45) % 370),
+                ..kind
             }
         });
         eprintln!("round {round}: {plans:?}");

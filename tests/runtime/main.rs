@@ -9,6 +9,7 @@
 mod support;
 
 mod backpressure;
+mod batch;
 mod composite;
 mod factory;
 mod fairness;

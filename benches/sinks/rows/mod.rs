@@ -13,4 +13,4 @@ pub(crate) use fanout::fanout_rows;
 pub(crate) use latency::latency_rows;
 pub(crate) use observe::observe_rows;
 pub(crate) use producers::producer_rows;
-pub(crate) use throughput::{large_rows, throughput_rows};
+pub(crate) use throughput::{batch_rows, large_rows, throughput_rows};

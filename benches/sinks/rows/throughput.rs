@@ -10,7 +10,7 @@ use crate::payloads::{
 };
 use crate::peers::Transport;
 use crate::throughput;
-use crate::throughput::{Baseline, SendCost};
+use crate::throughput::{Baseline, SendCost, Sends};
 
 /// The target of a throughput figure against its raw baseline: issue 11's
 /// where it sets one, issue 5's otherwise.
@@ -56,7 +56,15 @@ fn throughput_pair(
     let mut costs = Vec::new();
     let per_message_count = settings.count(50_000);
     let mut ours_run = || {
-        let (rate, cost) = throughput::sink_run(runtime, transport, kind, payload, messages, None);
+        let (rate, cost) = throughput::sink_run(
+            runtime,
+            transport,
+            kind,
+            payload,
+            messages,
+            None,
+            Sends::OneByOne,
+        );
         costs.push(cost);
         rate
     };
@@ -103,6 +111,75 @@ fn throughput_pair(
             },
         ));
     }
+    push(allocation_row(&case, &costs, messages));
+}
+
+/// Messages per `send_batch` in the batch section.
+const BATCH: usize = 64;
+
+/// `send_batch` against a `send` loop and the raw limit at 64 B, on Unix and
+/// TCP, for each payload kind: what a producer that has its messages in
+/// hand at once gets (section `batch`).
+pub(crate) fn batch_rows(settings: &Settings, runtime: &Runtime, push: &mut impl FnMut(Row)) {
+    for &kind in &settings.payloads {
+        eprintln!("send_batch, one producer, {}:", kind.label());
+        for transport in [Transport::Unix, Transport::Tcp] {
+            batch_triple(settings, runtime, kind, transport, push);
+        }
+    }
+}
+
+/// The sink's `send_batch` loop, its `send` loop and the raw baseline, interleaved.
+fn batch_triple(
+    settings: &Settings,
+    runtime: &Runtime,
+    kind: PayloadKind,
+    transport: Transport,
+    push: &mut impl FnMut(Row),
+) {
+    let payload = PAYLOAD_64;
+    let size = payload.len();
+    let messages = settings.count(2_000_000);
+    let mut costs = Vec::new();
+    let mut batch_run = || {
+        let (rate, cost) = throughput::sink_run(
+            runtime,
+            transport,
+            kind,
+            payload,
+            messages,
+            None,
+            Sends::Batches(BATCH),
+        );
+        costs.push(cost);
+        rate
+    };
+    let mut send_run = || {
+        let sends = Sends::OneByOne;
+        throughput::sink_run(runtime, transport, kind, payload, messages, None, sends).0
+    };
+    let mut raw_run =
+        || throughput::baseline_run(runtime, transport, Baseline::Raw, kind, payload, messages);
+    let measured =
+        measure_side_by_side(settings, &mut [&mut batch_run, &mut send_run, &mut raw_run]);
+    let (batched, one_by_one, raw) = (&measured[0], &measured[1], &measured[2]);
+    let case = format!(
+        "{}, {size} B, {}, send_batch of {BATCH}",
+        transport.label(),
+        kind.label()
+    );
+    push(Row::paired(
+        format!("{case}: throughput vs the raw limit (the bar of a send, for comparison)"),
+        (batched, rate(batched, size)),
+        (raw, format!("raw: 64 KiB BufWriter: {}", rate(raw, size))),
+        Goal::AtLeast(raw_target(transport, size)),
+    ));
+    push(Row::paired(
+        format!("{case}: throughput vs a send loop"),
+        (batched, rate(batched, size)),
+        (one_by_one, format!("send loop: {}", rate(one_by_one, size))),
+        Goal::None,
+    ));
     push(allocation_row(&case, &costs, messages));
 }
 
@@ -156,6 +233,7 @@ pub(crate) fn large_rows(settings: &Settings, runtime: &Runtime, push: &mut impl
                     payload,
                     messages,
                     Some(buffer_size),
+                    Sends::OneByOne,
                 );
                 costs.push(cost);
                 rate

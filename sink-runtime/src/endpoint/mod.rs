@@ -7,7 +7,9 @@
 //! - `writer`: the task that owns the connection.
 //! - `connect`: connecting with timeouts, retries and backoff.
 //! - `write_through`: a send into an idle sink writes its frame itself.
+//! - `batch`: `send_batch` under one hold of the lock per run of messages.
 
+mod batch;
 mod connect;
 mod shared;
 mod state;
@@ -23,7 +25,6 @@ use tokio::runtime::Handle;
 
 use crate::config::{ConfigErrors, Domain, LeafConfig, ServiceConfig, ServiceKind};
 use crate::observe::TARGET;
-use crate::transport::Queued;
 use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMetadata};
 use shared::{Shared, deadline_after};
 use state::{EndpointState, Exit, Lease, Phase, Refusal};
@@ -292,8 +293,8 @@ impl EndpointSink {
     /// The slow path of `send`: wait for the connection or for room.
     /// `failures_before` was read under the same lock as the decision to
     /// wait, so a writer that fails at once is still the one this send waited on.
-    async fn send_waiting(&self, payload: Queued, failures_before: u64) -> Result<(), SinkError> {
-        let mut payload = Some(payload);
+    async fn send_waiting(&self, message: Message, failures_before: u64) -> Result<(), SinkError> {
+        let mut message = Some(message);
         self.wait_until("send", self.wait_bound(), move |sink, state, start| {
             if state.is_dropped() {
                 return Some(Err(sink.closed_error()));
@@ -303,10 +304,10 @@ impl EndpointSink {
             }
             match state.admits_send(sink.capacity()) {
                 Ok(()) => {
-                    let payload = payload.take()?;
+                    let mut message = message.take()?;
                     // The wake is seen by `wait_until` (the writer was
                     // parked); this slow path drops a copied payload under the lock.
-                    drop(state.accept(payload));
+                    drop(state.accept(&mut message));
                     Some(Ok(()))
                 }
                 Err(Refusal::NotConnected) => match sink.start_writer(state, "send") {
@@ -361,17 +362,15 @@ impl EndpointSink {
 }
 
 impl MessageSink for EndpointSink {
-    fn send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
+    fn send(&self, mut message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
         if let Err(error) = self.admit(&message) {
             return SinkFuture::ready(Err(error));
         }
-        // The metadata stays with a NATS sink's payload (headers, publish id).
-        let payload = Queued::new(message, self.shared.config.jetstream);
         let accepted = {
             // Held for one push and a counter; never across an await.
             let mut state = self.shared.lock();
             match state.admits_send(self.capacity()) {
-                Ok(()) => state.accept(payload),
+                Ok(()) => state.accept(&mut message),
                 Err(Refusal::Dropped) => return SinkFuture::ready(Err(self.closed_error())),
                 Err(_) => {
                     // Start connecting now rather than when the future is
@@ -382,20 +381,28 @@ impl MessageSink for EndpointSink {
                     let failures_before = state.failures();
                     drop(state);
                     self.spawn(start);
-                    return SinkFuture::waiting(self.send_waiting(payload, failures_before));
+                    return SinkFuture::waiting(self.send_waiting(message, failures_before));
                 }
             }
         };
         self.wake_writer(accepted.wake);
         // A copied payload is freed here, on the sender's CPU, after unlocking.
-        drop(accepted.spent);
+        drop(message);
         SinkFuture::ready_yielding(Ok(()), accepted.wake)
     }
 
-    fn try_send(&self, message: Message) -> Result<(), SinkError> {
+    fn send_batch(&self, mut messages: Vec<Message>) -> SinkFuture<'_, Result<(), SinkError>> {
+        let ready = self.queue_ready(&mut messages);
+        if ready.queued == messages.len() {
+            // Frees the payloads the queue copied, now that the lock is released.
+            drop(messages);
+            return SinkFuture::ready_yielding(Ok(()), ready.woke);
+        }
+        SinkFuture::waiting(self.send_rest(messages, ready.queued))
+    }
+
+    fn try_send(&self, mut message: Message) -> Result<(), SinkError> {
         self.admit(&message)?;
-        // The metadata stays with a NATS sink's payload (headers, publish id).
-        let payload = Queued::new(message, self.shared.config.jetstream);
         let (accepted, start) = {
             let mut state = self.shared.lock();
             match state.admits_try_send(self.capacity()) {
@@ -420,11 +427,12 @@ impl MessageSink for EndpointSink {
                 Err(_) => return Err(self.closed_error()),
             }
             let start = self.start_writer(&mut state, "try_send")?;
-            (state.accept(payload), start)
+            (state.accept(&mut message), start)
         };
         self.spawn(start);
         self.wake_writer(accepted.wake);
-        drop(accepted.spent);
+        // A copied payload is freed here, on the sender's CPU, after unlocking.
+        drop(message);
         Ok(())
     }
 

@@ -68,6 +68,7 @@ impl Shared {
             // publishes each with its headers: their payloads stay as they
             // were sent (NATS's writer relies on it, see `Pending::whole`).
             !matches!(config.endpoint, Endpoint::WebSocket(_) | Endpoint::Nats(_)),
+            config.jetstream,
         );
         Shared {
             name,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use proptest::prelude::*;
 
 use super::{EndpointState, Exit, Lease, Next, Phase, PublishedState, Refusal, Written};
+use crate::Message;
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
 use crate::transport::Pending;
@@ -76,6 +77,7 @@ impl Model {
                 SinkMetrics::new("model"),
                 Framing::LengthPrefixed,
                 true,
+                false,
             ),
             tasks: Vec::new(),
             reported: 0,
@@ -108,7 +110,10 @@ impl Model {
         match op {
             Op::Send => {
                 if self.state.admits_send(CAPACITY).is_ok() {
-                    drop(self.state.accept(Bytes::from_static(b"m").into()));
+                    drop(
+                        self.state
+                            .accept(&mut Message::new(Bytes::from_static(b"m"))),
+                    );
                 }
             }
             Op::TrySend => match self.state.admits_try_send(CAPACITY) {
@@ -121,7 +126,7 @@ impl Model {
                         });
                     }
                     // Over INLINE_MAX: kept as it was sent, beside the copied ones.
-                    drop(self.state.accept(Bytes::from(vec![b't'; 2000]).into()));
+                    drop(self.state.accept(&mut Message::new(vec![b't'; 2000])));
                 }
                 Err(refusal) => assert_ne!(refusal, Refusal::NotConnected),
             },

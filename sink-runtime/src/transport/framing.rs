@@ -18,7 +18,7 @@ pub(crate) fn frame_len(framing: Framing, payload: &Bytes) -> usize {
 
 /// The `length_prefixed` header of `payload`. The caller has checked that the
 /// length fits (`max_message_bytes` is at most `u32::MAX`).
-pub(crate) fn length_prefix(payload: &Bytes) -> [u8; 4] {
+pub(crate) fn length_prefix(payload: &[u8]) -> [u8; 4] {
     u32::try_from(payload.len())
         .expect("send rejects payloads over u32::MAX bytes")
         .to_le_bytes()

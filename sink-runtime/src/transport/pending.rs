@@ -50,7 +50,7 @@ static LAST_PUBLISH_ID: AtomicU64 = AtomicU64::new(0);
 
 impl Queued {
     /// The queue's form of `message`; `numbered` (a JetStream sink) gives it
-    /// a publish id. Called before the sink's lock is taken.
+    /// a publish id.
     #[cfg(feature = "nats")]
     #[inline]
     pub(crate) fn new(message: Message, numbered: bool) -> Queued {
@@ -66,12 +66,23 @@ impl Queued {
         }
     }
 
-    /// The queue's form of `message`: without NATS, the payload alone.
+    /// The queue's form of a message left with its sender: takes what the
+    /// queue keeps (see `new`), leaving an empty message to be dropped once
+    /// the sink's lock is released.
+    #[cfg(feature = "nats")]
+    #[inline]
+    pub(crate) fn take_from(message: &mut Message, numbered: bool) -> Queued {
+        Queued::new(std::mem::take(message), numbered)
+    }
+
+    /// The queue's form of a message left with its sender: without NATS,
+    /// the payload alone, taken; the metadata is dropped with the message
+    /// once the sink's lock is released.
     #[cfg(not(feature = "nats"))]
     #[inline]
-    pub(crate) fn new(message: Message, _numbered: bool) -> Queued {
+    pub(crate) fn take_from(message: &mut Message, _numbered: bool) -> Queued {
         Queued {
-            payload: message.payload,
+            payload: std::mem::take(&mut message.payload),
         }
     }
 }
@@ -80,7 +91,7 @@ impl Queued {
 #[cfg(test)]
 impl From<Bytes> for Queued {
     fn from(payload: Bytes) -> Queued {
-        Queued::new(Message::new(payload), false)
+        Queued::take_from(&mut Message::new(payload), false)
     }
 }
 
@@ -129,25 +140,36 @@ impl Pending {
         self.messages == 0
     }
 
-    /// Appends a message: its length-prefixed frame copied into the buffer if
-    /// `copy`, else the payload itself. Returns the payload when it was
-    /// copied, for the caller to drop once it has released the sink's lock.
+    /// Appends a message whose payload is copied: its length-prefixed frame
+    /// goes into the buffer, and the caller keeps the payload, to drop once
+    /// it has released the sink's lock.
     #[inline]
-    pub(crate) fn push(&mut self, message: Queued, copy: bool) -> Option<Bytes> {
+    pub(crate) fn push_copy(&mut self, payload: &[u8]) {
         self.messages += 1;
-        if !copy {
-            self.segments.push_back(Segment::Shared(message));
-            return None;
-        }
-        let payload = message.payload;
         let start = self.inline.len();
         // One capacity check, and a prefix of known length: stored in
         // place rather than through a `memcpy` call.
         self.inline.reserve(4 + payload.len());
-        self.inline.extend_from_slice(&length_prefix(&payload));
-        self.inline.extend_from_slice(&payload);
+        self.inline.extend_from_slice(&length_prefix(payload));
+        self.inline.extend_from_slice(payload);
         self.inline_appended(start);
-        Some(payload)
+    }
+
+    /// Appends a message kept as it was sent.
+    #[inline]
+    pub(crate) fn push_shared(&mut self, message: Queued) {
+        self.messages += 1;
+        self.segments.push_back(Segment::Shared(message));
+    }
+
+    /// `push_copy` or `push_shared`, as the tests mix them.
+    #[cfg(test)]
+    fn push(&mut self, message: Queued, copy: bool) {
+        if copy {
+            self.push_copy(&message.payload);
+        } else {
+            self.push_shared(message);
+        }
     }
 
     /// Records the frame(s) just appended to `inline` from `start` on: the
