@@ -264,3 +264,49 @@ async fn metadata_travels_as_headers_and_each_message_has_its_own_msg_id() {
     assert_ne!(ids[0], ids[1]);
     assert_eq!(read_stream(&stream).await, vec![0, 1]);
 }
+
+#[tokio::test]
+async fn a_batch_keeps_each_messages_headers_and_gives_each_its_own_msg_id() {
+    const COUNT: u64 = 300;
+    let server = NatsServer::start();
+    let setup = client(&server.address()).await;
+    let stream = create_stream(&setup, "BATCH", "js.batch", 1).await;
+    let mut subscriber = setup.subscribe("js.batch").await.unwrap();
+    setup.flush().await.unwrap();
+    let sink = sink(
+        &format!("nats://{}/js.batch", server.address()),
+        "jetstream = true",
+    )
+    .await;
+    // Every third message carries a correlation id equal to its index.
+    let batch = (0..COUNT)
+        .map(|index| {
+            let message = Message::from(payload(index));
+            if index % 3 == 0 {
+                message.with_correlation_id(index)
+            } else {
+                message
+            }
+        })
+        .collect();
+    sink.send_batch(batch).await.unwrap();
+    sink.flush().await.unwrap();
+
+    let received = receive(&mut subscriber, COUNT as usize).await;
+    let mut ids = BTreeSet::new();
+    for message in &received {
+        let index = index_of(&message.payload);
+        let headers = message.headers.as_ref();
+        let correlation = headers
+            .and_then(|headers| headers.get("Sinks-Correlation-Id"))
+            .map(|value| value.as_str().to_owned());
+        let expected = (index % 3 == 0).then(|| index.to_string());
+        assert_eq!(correlation, expected, "message {index}'s correlation id");
+        let id = headers
+            .and_then(|headers| headers.get(async_nats::header::NATS_MESSAGE_ID))
+            .map(|value| value.as_str().to_owned())
+            .unwrap_or_else(|| panic!("message {index} has no Nats-Msg-Id"));
+        assert!(ids.insert(id), "message {index} shares a Nats-Msg-Id");
+    }
+    assert_eq!(read_stream(&stream).await, (0..COUNT).collect::<Vec<_>>());
+}
