@@ -11,7 +11,8 @@ use sinks::config::{Endpoint, LeafConfig};
 use sinks::{EndpointSink, Message, MessageSink, SinkError};
 
 use crate::support::{
-    Peer, SocketDir, bounded, give_up_fast, ids_of, numbered, quick_retry, tagged,
+    Peer, SocketDir, bind_tcp, bounded, give_up_fast, ids_of, numbered, quick_retry, tagged,
+    ws_endpoint,
 };
 
 /// Payload sizes a batch mixes: copied into the queue (small) and kept as
@@ -212,4 +213,27 @@ async fn four_tasks_batching_into_a_full_queue_each_keep_their_order() {
     let metadata = sink.metadata();
     assert_eq!(metadata.messages_sent, total as u64);
     assert_eq!(metadata.messages_failed, 0);
+}
+
+/// WebSocket keeps every payload as it was sent (one frame per message):
+/// the batch path takes each payload into the queue instead of copying it.
+#[tokio::test]
+async fn a_batch_over_websocket_arrives_one_frame_per_message_in_order() {
+    let (listener, address) = bind_tcp().await;
+    let peer = Peer::websocket(listener);
+    let sink = EndpointSink::direct(
+        "ws",
+        LeafConfig::new(ws_endpoint(address)).with_retry(quick_retry()),
+    );
+    bounded("send_batch", sink.send_batch(numbered_batch(0..500)))
+        .await
+        .expect("send_batch");
+    bounded("flush", sink.flush()).await.expect("flush");
+
+    let frames = peer.recording().wait_for_frames(500).await;
+    assert_eq!(ids_of(&frames), (0..500).collect::<Vec<_>>());
+    for (id, frame) in frames.iter().enumerate() {
+        assert_eq!(frame.len(), SIZES[id % SIZES.len()], "frame {id}");
+    }
+    assert_eq!(sink.metadata().messages_sent, 500);
 }
