@@ -33,24 +33,35 @@ fn relay(path: std::path::PathBuf, buffer: usize) -> EndpointSink {
     )
 }
 
-#[tokio::test]
-async fn a_batch_arrives_whole_in_order_and_counted_once() {
-    let dir = SocketDir::new();
+/// A relay with room for `buffer` messages, connected to a recording peer.
+async fn connected_relay(dir: &SocketDir, buffer: usize) -> (EndpointSink, Peer) {
     let (listener, path) = dir.bind("relay");
     let peer = Peer::length_prefixed(listener);
-    let sink = relay(path, 10_000);
+    let sink = relay(path, buffer);
     bounded("connect", sink.connect()).await.expect("connect");
+    (sink, peer)
+}
 
-    bounded("send_batch", sink.send_batch(numbered_batch(0..1_000)))
+/// Sends `numbered_batch(0..count)` in one `send_batch`, flushes, and checks
+/// that the peer got every frame, in order, each of its size.
+async fn sends_a_numbered_batch(sink: &EndpointSink, peer: &Peer, count: u64) {
+    bounded("send_batch", sink.send_batch(numbered_batch(0..count)))
         .await
         .expect("send_batch");
     bounded("flush", sink.flush()).await.expect("flush");
-
-    let frames = peer.recording().wait_for_frames(1_000).await;
-    assert_eq!(ids_of(&frames), (0..1_000).collect::<Vec<_>>());
+    let frames = peer.recording().wait_for_frames(count as usize).await;
+    assert_eq!(ids_of(&frames), (0..count).collect::<Vec<_>>());
     for (id, frame) in frames.iter().enumerate() {
         assert_eq!(frame.len(), SIZES[id % SIZES.len()], "frame {id}");
     }
+}
+
+#[tokio::test]
+async fn a_batch_arrives_whole_in_order_and_counted_once() {
+    let dir = SocketDir::new();
+    let (sink, peer) = connected_relay(&dir, 10_000).await;
+
+    sends_a_numbered_batch(&sink, &peer, 1_000).await;
     let metadata = sink.metadata();
     assert_eq!(metadata.messages_sent, 1_000);
     assert_eq!(metadata.messages_failed, 0);
@@ -60,11 +71,8 @@ async fn a_batch_arrives_whole_in_order_and_counted_once() {
 #[tokio::test]
 async fn a_batch_larger_than_the_queue_waits_for_room_and_keeps_order() {
     let dir = SocketDir::new();
-    let (listener, path) = dir.bind("relay");
-    let peer = Peer::length_prefixed(listener);
     // Room for 16: a batch of 5,000 waits for the writer hundreds of times.
-    let sink = relay(path, 16);
-    bounded("connect", sink.connect()).await.expect("connect");
+    let (sink, peer) = connected_relay(&dir, 16).await;
 
     bounded("send_batch", sink.send_batch(numbered_batch(0..5_000)))
         .await
@@ -171,9 +179,8 @@ async fn four_tasks_batching_into_a_full_queue_each_keep_their_order() {
     const BATCHES: u64 = 100;
     const BATCH: u64 = 50;
     let dir = SocketDir::new();
-    let (listener, path) = dir.bind("relay");
-    let peer = Peer::length_prefixed(listener);
-    let sink = Arc::new(relay(path, 64));
+    let (sink, peer) = connected_relay(&dir, 64).await;
+    let sink = Arc::new(sink);
     let tasks: Vec<_> = (0..TASKS)
         .map(|task| {
             let sink = Arc::clone(&sink);
@@ -225,15 +232,6 @@ async fn a_batch_over_websocket_arrives_one_frame_per_message_in_order() {
         "ws",
         LeafConfig::new(ws_endpoint(address)).with_retry(quick_retry()),
     );
-    bounded("send_batch", sink.send_batch(numbered_batch(0..500)))
-        .await
-        .expect("send_batch");
-    bounded("flush", sink.flush()).await.expect("flush");
-
-    let frames = peer.recording().wait_for_frames(500).await;
-    assert_eq!(ids_of(&frames), (0..500).collect::<Vec<_>>());
-    for (id, frame) in frames.iter().enumerate() {
-        assert_eq!(frame.len(), SIZES[id % SIZES.len()], "frame {id}");
-    }
+    sends_a_numbered_batch(&sink, &peer, 500).await;
     assert_eq!(sink.metadata().messages_sent, 500);
 }
