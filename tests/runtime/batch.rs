@@ -11,8 +11,8 @@ use sinks::config::{Endpoint, LeafConfig};
 use sinks::{EndpointSink, Message, MessageSink, SinkError};
 
 use crate::support::{
-    Peer, SocketDir, bind_tcp, bounded, give_up_fast, ids_of, numbered, quick_retry, tagged,
-    ws_endpoint,
+    Peer, SocketDir, assert_pending_for, bind_tcp, bounded, give_up_fast, ids_of, numbered,
+    quick_retry, tagged, ws_endpoint,
 };
 
 /// Payload sizes a batch mixes: copied into the queue (small) and kept as
@@ -234,4 +234,47 @@ async fn a_batch_over_websocket_arrives_one_frame_per_message_in_order() {
     );
     sends_a_numbered_batch(&sink, &peer, 500).await;
     assert_eq!(sink.metadata().messages_sent, 500);
+}
+
+/// A batch whose future is dropped while it waits for room leaves the
+/// messages before the waiting one accepted (they are all written, in
+/// order) and the rest not: nothing after them arrives, and a later send
+/// comes right after them.
+#[tokio::test]
+async fn a_batch_dropped_while_it_waits_for_room_keeps_its_accepted_prefix_and_nothing_else() {
+    /// Over the copy limit, so the writer blocks on the peer's full socket
+    /// after a few messages and the queue of 8 fills behind it.
+    const LARGE: usize = 64 * 1024;
+    let dir = SocketDir::new();
+    let (sink, peer) = connected_relay(&dir, 8).await;
+    peer.pause_reading();
+    let batch = (0..100).map(|id| numbered(id, LARGE)).collect();
+    let mut waiting = sink.send_batch(batch);
+    assert_pending_for(
+        "a batch into a full queue",
+        &mut waiting,
+        Duration::from_millis(300),
+    )
+    .await;
+    drop(waiting);
+    peer.resume_reading();
+    bounded("flush", sink.flush()).await.expect("flush");
+    let accepted = sink.metadata().messages_sent;
+    assert!(
+        (8..100).contains(&accepted),
+        "{accepted} of the batch went in before it was dropped"
+    );
+    bounded("send", sink.send(numbered(1_000, 64)))
+        .await
+        .expect("send");
+    bounded("flush", sink.flush()).await.expect("flush");
+
+    let frames = peer
+        .recording()
+        .wait_for_frames(accepted as usize + 1)
+        .await;
+    let mut expected: Vec<u64> = (0..accepted).collect();
+    expected.push(1_000);
+    assert_eq!(ids_of(&frames), expected);
+    assert_eq!(sink.metadata().messages_failed, 0);
 }
