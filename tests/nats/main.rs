@@ -61,8 +61,12 @@ pub fn index_of(payload: &[u8]) -> u64 {
         .unwrap_or_else(|| panic!("not a test payload: {payload:?}"))
 }
 
-/// The index of the probe `until_subscribed` publishes: no test sends it.
-const PROBE: u64 = 99_999_999;
+/// The index of the first probe `until_subscribed` publishes; no test sends
+/// one, and every index from it on is a probe.
+const PROBE: u64 = 99_000_000;
+
+/// How long `until_subscribed` waits for its probe before it publishes another.
+const PROBE_EVERY: Duration = Duration::from_millis(250);
 
 /// Subscribes `observer` to `subject` and returns once the server routes
 /// the subject's messages to it (see `until_subscribed`).
@@ -80,25 +84,58 @@ pub async fn subscribed(observer: &async_nats::Client, subject: &str) -> async_n
 /// server, at the start or after a reconnect: a client's flush only says its
 /// socket was written, not that the server took its subscription (and after
 /// a reconnect async-nats reports `Connected` before it subscribes again).
-/// Publishes a probe through the subscription's own client and reads until
-/// it comes back; returns the indices of what arrived before it.
+/// Publishes a probe through the subscription's own client every
+/// `PROBE_EVERY` until one comes back, since a probe the server gets before
+/// the subscription is dropped; then reads up to the last probe published,
+/// so that none is left for the test to receive. Returns the indices of
+/// what arrived meanwhile, probes left out.
 pub async fn until_subscribed(
     observer: &async_nats::Client,
     subscriber: &mut async_nats::Subscriber,
     subject: &str,
 ) -> Vec<u64> {
-    observer
-        .publish(subject.to_owned(), payload(PROBE).into())
-        .await
-        .expect("the observer publishes its probe");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
     let mut before = Vec::new();
+    let mut next_probe = PROBE;
+    let mut came_back = false;
+    while !came_back {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "none of the observer's probes came back within {PATIENCE:?}"
+        );
+        observer
+            .publish(subject.to_owned(), payload(next_probe).into())
+            .await
+            .expect("the observer publishes a probe");
+        next_probe += 1;
+        let wait = tokio::time::sleep(PROBE_EVERY);
+        tokio::pin!(wait);
+        loop {
+            let message = tokio::select! {
+                message = subscriber.next() => message.expect("the subscription goes on"),
+                () = &mut wait => break,
+            };
+            match index_of(&message.payload) {
+                index if index >= PROBE => {
+                    came_back = true;
+                    // Probes published after it arrive too, and in order.
+                    if index == next_probe - 1 {
+                        return before;
+                    }
+                }
+                index => before.push(index),
+            }
+        }
+    }
+    // A probe came back, but later ones are still on their way: read up to the last.
     loop {
         let message = tokio::time::timeout(PATIENCE, subscriber.next())
             .await
-            .expect("the observer's probe comes back")
+            .expect("the observer's last probe comes back")
             .expect("the subscription goes on");
         match index_of(&message.payload) {
-            PROBE => return before,
+            index if index == next_probe - 1 => return before,
+            index if index >= PROBE => {}
             index => before.push(index),
         }
     }
