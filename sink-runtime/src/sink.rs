@@ -49,6 +49,21 @@ pub trait MessageSink: Send + Sync + fmt::Debug {
     /// On an idle sink it starts connecting in the background.
     fn try_send(&self, message: Message) -> Result<(), SinkError>;
 
+    /// `send` of a message the caller keeps, as a fanout hands one message
+    /// to each of its targets. The default sends a clone. A relay or direct
+    /// sink over Unix or TCP copies a small payload into its queue without
+    /// cloning it, and clones it only when it keeps the payload as sent:
+    /// cloning a `Bytes` made from a `Vec` allocates a shared count.
+    fn send_borrowed(&self, message: &Message) -> SinkFuture<'_, Result<(), SinkError>> {
+        self.send(message.clone())
+    }
+
+    /// `try_send` of a message the caller keeps (see
+    /// [`send_borrowed`](MessageSink::send_borrowed)).
+    fn try_send_borrowed(&self, message: &Message) -> Result<(), SinkError> {
+        self.try_send(message.clone())
+    }
+
     /// Resolves once every message accepted so far has been written or has
     /// failed; an error if any failed since the last flush. Nothing happens
     /// until the future is first polled, and a flush that is dropped or

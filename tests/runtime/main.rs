@@ -10,6 +10,7 @@ mod support;
 
 mod backpressure;
 mod batch;
+mod borrowed;
 mod composite;
 mod factory;
 mod fairness;

@@ -7,9 +7,11 @@ use crate::{Message, SinkError, SinkFuture};
 
 impl CompositeSink {
     /// Hands the message to every target. Targets with room accept it at
-    /// once; only those that must wait are awaited, together. Each target gets
-    /// a clone of the `Message`, which shares the payload bytes.
-    pub(super) fn fanout_send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
+    /// once; only those that must wait are awaited, together. Each target
+    /// borrows the message (`send_borrowed`): a relay or direct sink that
+    /// copies a small payload never clones it, the others clone it, sharing
+    /// the payload bytes.
+    pub(super) fn fanout_send(&self, message: &Message) -> SinkFuture<'_, Result<(), SinkError>> {
         let bytes = message.payload.len();
         let mut failed: Vec<(String, SinkError)> = Vec::new();
         let mut waiting = Vec::new();
@@ -17,7 +19,7 @@ impl CompositeSink {
         // `MessageSink`): the composite's send yields for it.
         let mut yields = false;
         for target in &self.targets {
-            let future = target.sink.send(message.clone());
+            let future = target.sink.send_borrowed(message);
             yields |= future.yields_first();
             match future.into_ready() {
                 Ok(Ok(())) => {}
@@ -25,7 +27,6 @@ impl CompositeSink {
                 Err(future) => waiting.push((target.name.as_str(), future)),
             }
         }
-        drop(message);
         if waiting.is_empty() {
             return SinkFuture::ready_yielding(
                 self.record(bytes, self.fanout_result(failed)),
@@ -43,12 +44,12 @@ impl CompositeSink {
         })
     }
 
-    pub(super) fn fanout_try_send(&self, message: Message) -> Result<(), SinkError> {
+    pub(super) fn fanout_try_send(&self, message: &Message) -> Result<(), SinkError> {
         let failed = self
             .targets
             .iter()
             .filter_map(|target| {
-                let result = target.sink.try_send(message.clone());
+                let result = target.sink.try_send_borrowed(message);
                 result.err().map(|error| (target.name.clone(), error))
             })
             .collect();

@@ -169,18 +169,34 @@ impl CompositeSink {
 impl MessageSink for CompositeSink {
     fn send(&self, message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
         match self.pattern {
-            CompositePattern::Fanout => self.fanout_send(message),
+            // Dropped after every target took what it needs of it.
+            CompositePattern::Fanout => self.fanout_send(&message),
             _ => self.ordered_send(message),
+        }
+    }
+
+    fn send_borrowed(&self, message: &Message) -> SinkFuture<'_, Result<(), SinkError>> {
+        match self.pattern {
+            CompositePattern::Fanout => self.fanout_send(message),
+            _ => self.ordered_send(message.clone()),
         }
     }
 
     fn try_send(&self, message: Message) -> Result<(), SinkError> {
         let bytes = message.payload.len();
         let result = match self.pattern {
-            CompositePattern::Fanout => self.fanout_try_send(message),
+            CompositePattern::Fanout => self.fanout_try_send(&message),
             _ => self.ordered_try_send(message),
         };
         self.record(bytes, result)
+    }
+
+    fn try_send_borrowed(&self, message: &Message) -> Result<(), SinkError> {
+        let result = match self.pattern {
+            CompositePattern::Fanout => self.fanout_try_send(message),
+            _ => self.ordered_try_send(message.clone()),
+        };
+        self.record(message.payload.len(), result)
     }
 
     fn flush(&self) -> SinkFuture<'_, Result<(), SinkError>> {

@@ -9,6 +9,7 @@
 //! itself, waiting as it waits; the rest then go back to the ready path.
 
 use super::EndpointSink;
+use crate::transport::Offer;
 use crate::{Message, MessageSink, SinkError};
 
 /// Messages queued per hold of the lock: long enough that the lock costs a
@@ -41,7 +42,7 @@ impl EndpointSink {
                     if self.admit(message).is_err() || state.admits_send(self.capacity()).is_err() {
                         break;
                     }
-                    woke |= state.accept(message).wake;
+                    woke |= state.accept(&mut Offer::Owned(message)).wake;
                     queued += 1;
                 }
                 (queued, woke)

@@ -25,6 +25,7 @@ use tokio::runtime::Handle;
 
 use crate::config::{ConfigErrors, Domain, LeafConfig, ServiceConfig, ServiceKind};
 use crate::observe::TARGET;
+use crate::transport::Offer;
 use crate::{ConnectionState, Message, MessageSink, SinkError, SinkFuture, SinkMetadata};
 use shared::{Shared, deadline_after};
 use state::{EndpointState, Exit, Lease, Phase, Refusal};
@@ -290,6 +291,78 @@ impl EndpointSink {
         }
     }
 
+    /// `send` of the offered message: queued at once if the sink is up with
+    /// room, else a future that waits (and owns the message).
+    #[inline]
+    fn send_offer(&self, mut offer: Offer<'_>) -> SinkFuture<'_, Result<(), SinkError>> {
+        if let Err(error) = self.admit(offer.message()) {
+            return SinkFuture::ready(Err(error));
+        }
+        let accepted = {
+            // Held for one push and a counter; never across an await.
+            let mut state = self.shared.lock();
+            match state.admits_send(self.capacity()) {
+                Ok(()) => state.accept(&mut offer),
+                Err(Refusal::Dropped) => return SinkFuture::ready(Err(self.closed_error())),
+                Err(_) => {
+                    // Start connecting now rather than when the future is
+                    // first polled, so that a composite's targets connect in
+                    // parallel. Outside a runtime (`handle.block_on(send(..))`
+                    // from a plain thread) the first poll starts it instead.
+                    let start = self.start_writer(&mut state, "send").unwrap_or_default();
+                    let failures_before = state.failures();
+                    drop(state);
+                    self.spawn(start);
+                    let message = offer.into_owned();
+                    return SinkFuture::waiting(self.send_waiting(message, failures_before));
+                }
+            }
+        };
+        self.wake_writer(accepted.wake);
+        SinkFuture::ready_yielding(Ok(()), accepted.wake)
+    }
+
+    /// `try_send` of the offered message.
+    #[inline]
+    fn try_send_offer(&self, mut offer: Offer<'_>) -> Result<(), SinkError> {
+        self.admit(offer.message())?;
+        let (accepted, start) = {
+            let mut state = self.shared.lock();
+            match state.admits_try_send(self.capacity()) {
+                Ok(()) => {}
+                Err(Refusal::Full) => {
+                    drop(state);
+                    return Err(self.queue_full());
+                }
+                Err(_) => return Err(self.closed_error()),
+            }
+            let start = self.start_writer(&mut state, "try_send")?;
+            (state.accept(&mut offer), start)
+        };
+        self.spawn(start);
+        self.wake_writer(accepted.wake);
+        Ok(())
+    }
+
+    /// The error of a `try_send` into a full queue, logged at a throttled rate.
+    #[cold]
+    fn queue_full(&self) -> SinkError {
+        if let Some(burst) = self.shared.throttles.queue_full.admit(1) {
+            tracing::warn!(
+                target: TARGET,
+                sink = %self.shared.name,
+                endpoint = %self.shared.config.endpoint,
+                capacity = self.capacity(),
+                rejected = burst.occurrences,
+                "queue full: try_send rejected messages"
+            );
+        }
+        SinkError::BufferFull {
+            sink: self.shared.name.clone(),
+            capacity: self.capacity(),
+        }
+    }
+
     /// The slow path of `send`: wait for the connection or for room.
     /// `failures_before` was read under the same lock as the decision to
     /// wait, so a writer that fails at once is still the one this send waited on.
@@ -307,7 +380,7 @@ impl EndpointSink {
                     let mut message = message.take()?;
                     // The wake is seen by `wait_until` (the writer was
                     // parked); this slow path drops a copied payload under the lock.
-                    drop(state.accept(&mut message));
+                    drop(state.accept(&mut Offer::Owned(&mut message)));
                     Some(Ok(()))
                 }
                 Err(Refusal::NotConnected) => match sink.start_writer(state, "send") {
@@ -363,32 +436,14 @@ impl EndpointSink {
 
 impl MessageSink for EndpointSink {
     fn send(&self, mut message: Message) -> SinkFuture<'_, Result<(), SinkError>> {
-        if let Err(error) = self.admit(&message) {
-            return SinkFuture::ready(Err(error));
-        }
-        let accepted = {
-            // Held for one push and a counter; never across an await.
-            let mut state = self.shared.lock();
-            match state.admits_send(self.capacity()) {
-                Ok(()) => state.accept(&mut message),
-                Err(Refusal::Dropped) => return SinkFuture::ready(Err(self.closed_error())),
-                Err(_) => {
-                    // Start connecting now rather than when the future is
-                    // first polled, so that a composite's targets connect in
-                    // parallel. Outside a runtime (`handle.block_on(send(..))`
-                    // from a plain thread) the first poll starts it instead.
-                    let start = self.start_writer(&mut state, "send").unwrap_or_default();
-                    let failures_before = state.failures();
-                    drop(state);
-                    self.spawn(start);
-                    return SinkFuture::waiting(self.send_waiting(message, failures_before));
-                }
-            }
-        };
-        self.wake_writer(accepted.wake);
+        let future = self.send_offer(Offer::Owned(&mut message));
         // A copied payload is freed here, on the sender's CPU, after unlocking.
         drop(message);
-        SinkFuture::ready_yielding(Ok(()), accepted.wake)
+        future
+    }
+
+    fn send_borrowed(&self, message: &Message) -> SinkFuture<'_, Result<(), SinkError>> {
+        self.send_offer(Offer::Borrowed(message))
     }
 
     fn send_batch(&self, mut messages: Vec<Message>) -> SinkFuture<'_, Result<(), SinkError>> {
@@ -402,38 +457,14 @@ impl MessageSink for EndpointSink {
     }
 
     fn try_send(&self, mut message: Message) -> Result<(), SinkError> {
-        self.admit(&message)?;
-        let (accepted, start) = {
-            let mut state = self.shared.lock();
-            match state.admits_try_send(self.capacity()) {
-                Ok(()) => {}
-                Err(Refusal::Full) => {
-                    drop(state);
-                    if let Some(burst) = self.shared.throttles.queue_full.admit(1) {
-                        tracing::warn!(
-                            target: TARGET,
-                            sink = %self.shared.name,
-                            endpoint = %self.shared.config.endpoint,
-                            capacity = self.capacity(),
-                            rejected = burst.occurrences,
-                            "queue full: try_send rejected messages"
-                        );
-                    }
-                    return Err(SinkError::BufferFull {
-                        sink: self.shared.name.clone(),
-                        capacity: self.capacity(),
-                    });
-                }
-                Err(_) => return Err(self.closed_error()),
-            }
-            let start = self.start_writer(&mut state, "try_send")?;
-            (state.accept(&mut message), start)
-        };
-        self.spawn(start);
-        self.wake_writer(accepted.wake);
+        let result = self.try_send_offer(Offer::Owned(&mut message));
         // A copied payload is freed here, on the sender's CPU, after unlocking.
         drop(message);
-        Ok(())
+        result
+    }
+
+    fn try_send_borrowed(&self, message: &Message) -> Result<(), SinkError> {
+        self.try_send_offer(Offer::Borrowed(message))
     }
 
     fn flush(&self) -> SinkFuture<'_, Result<(), SinkError>> {

@@ -32,10 +32,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Instant, SystemTime};
 
 use super::write_through;
+use crate::ConnectionState;
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
-use crate::transport::{INLINE_MAX, Pending, Queued, SharedStream};
-use crate::{ConnectionState, Message};
+use crate::transport::{INLINE_MAX, Offer, Pending, SharedStream};
 
 /// Where the sink's connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -361,14 +361,15 @@ impl EndpointState {
     /// Accepts `message`; the caller checked `admits_*` and that a writer
     /// exists. On an idle Unix or TCP sink the frame is written through to
     /// the socket, else queued: copied (a small payload on Unix or TCP), or
-    /// taken out of `message` (its payload, and what a NATS publish needs
-    /// besides: see `Queued`). Returns whether the writer must be woken. The
-    /// caller wakes it and drops `message` after unlocking, so that a payload
-    /// copied or written is freed off the lock, on the sender's CPU; it is
-    /// borrowed rather than moved, so the payload is never copied through
-    /// the stack on the way in.
+    /// kept as sent, taken out of the sender's message or cloned from one
+    /// it keeps (its payload, and what a NATS publish needs besides: see
+    /// `Queued` and `Offer`). Returns whether the writer must be woken. The
+    /// caller wakes it and drops its message after unlocking, so that a
+    /// payload copied or written is freed off the lock, on the sender's CPU;
+    /// the message is borrowed rather than moved, so the payload is never
+    /// copied through the stack on the way in.
     #[inline]
-    pub(crate) fn accept(&mut self, message: &mut Message) -> Accepted {
+    pub(crate) fn accept(&mut self, message: &mut Offer<'_>) -> Accepted {
         debug_assert!(
             self.writer.is_some(),
             "messages are only accepted with a writer"
@@ -383,12 +384,12 @@ impl EndpointState {
     }
 
     #[inline]
-    fn queue(&mut self, message: &mut Message) -> Accepted {
-        if self.copy_small && message.payload.len() <= INLINE_MAX {
-            self.pending.push_copy(&message.payload);
+    fn queue(&mut self, message: &mut Offer<'_>) -> Accepted {
+        let payload = &message.message().payload;
+        if self.copy_small && payload.len() <= INLINE_MAX {
+            self.pending.push_copy(payload);
         } else {
-            self.pending
-                .push_shared(Queued::take_from(message, self.numbered));
+            self.pending.push_shared(message.take_queued(self.numbered));
         }
         Accepted {
             wake: std::mem::replace(&mut self.writer_parked, false),
@@ -407,13 +408,13 @@ impl EndpointState {
     /// `accept` on a parked, empty sink: write through if it has been idle.
     /// Kept out of line: the busy path never calls it.
     #[inline(never)]
-    fn accept_idle(&mut self, message: &mut Message) -> Accepted {
+    fn accept_idle(&mut self, message: &mut Offer<'_>) -> Accepted {
         let outcome = write_through::attempt(
             self.stream.as_ref(),
             &mut self.idle_since,
             &mut self.write_through_skips,
             self.framing,
-            &message.payload,
+            &message.message().payload,
         );
         match outcome {
             write_through::Outcome::Whole(bytes) => {

@@ -12,7 +12,7 @@ use super::{EndpointState, Exit, Lease, Next, Phase, PublishedState, Refusal, Wr
 use crate::Message;
 use crate::config::Framing;
 use crate::observe::SinkMetrics;
-use crate::transport::Pending;
+use crate::transport::{Offer, Pending};
 
 const CAPACITY: usize = 4;
 
@@ -110,10 +110,9 @@ impl Model {
         match op {
             Op::Send => {
                 if self.state.admits_send(CAPACITY).is_ok() {
-                    drop(
-                        self.state
-                            .accept(&mut Message::new(Bytes::from_static(b"m"))),
-                    );
+                    drop(self.state.accept(&mut Offer::Owned(&mut Message::new(
+                        Bytes::from_static(b"m"),
+                    ))));
                 }
             }
             Op::TrySend => match self.state.admits_try_send(CAPACITY) {
@@ -126,7 +125,10 @@ impl Model {
                         });
                     }
                     // Over INLINE_MAX: kept as it was sent, beside the copied ones.
-                    drop(self.state.accept(&mut Message::new(vec![b't'; 2000])));
+                    drop(
+                        self.state
+                            .accept(&mut Offer::Owned(&mut Message::new(vec![b't'; 2000]))),
+                    );
                 }
                 Err(refusal) => assert_ne!(refusal, Refusal::NotConnected),
             },

@@ -20,7 +20,9 @@ use tokio_tungstenite::tungstenite;
 use crate::config::{Endpoint, Framing, LeafConfig};
 
 pub(crate) use framing::{frame_len, length_prefix};
-pub(crate) use pending::{INLINE_MAX, Pending, Queued, Run};
+#[cfg(feature = "nats")]
+pub(crate) use pending::Queued;
+pub(crate) use pending::{INLINE_MAX, Offer, Pending, Run};
 pub(crate) use stream::SharedStream;
 pub(crate) use tls::client_config;
 

@@ -87,6 +87,44 @@ impl Queued {
     }
 }
 
+/// A message as the queue is offered it: the sender's own, whose payload
+/// the queue may take, or one the sender keeps (a fanout's, handed to every
+/// target), which the queue clones only if it keeps the payload as sent. A
+/// small payload copied into the frame buffer is never cloned: cloning a
+/// `Bytes` made from a `Vec` allocates a shared count.
+#[derive(Debug)]
+pub(crate) enum Offer<'m> {
+    Owned(&'m mut Message),
+    Borrowed(&'m Message),
+}
+
+impl Offer<'_> {
+    #[inline]
+    pub(crate) fn message(&self) -> &Message {
+        match self {
+            Offer::Owned(message) => message,
+            Offer::Borrowed(message) => message,
+        }
+    }
+
+    /// What the queue keeps of the message when it does not copy it.
+    #[inline]
+    pub(crate) fn take_queued(&mut self, numbered: bool) -> Queued {
+        match self {
+            Offer::Owned(message) => Queued::take_from(message, numbered),
+            Offer::Borrowed(message) => Queued::take_from(&mut Message::clone(message), numbered),
+        }
+    }
+
+    /// The message itself, for a send that must wait: taken, or cloned.
+    pub(crate) fn into_owned(self) -> Message {
+        match self {
+            Offer::Owned(message) => std::mem::take(message),
+            Offer::Borrowed(message) => message.clone(),
+        }
+    }
+}
+
 /// A payload with default metadata and no publish id, as the model tests send.
 #[cfg(test)]
 impl From<Bytes> for Queued {
